@@ -1,0 +1,420 @@
+"""The registry of CONTRACT §4: enterprises, hazard sources and sensors.
+
+The YAML file loads into strict pydantic models (`extra="forbid"`), then goes through the
+checks a model cannot express alone (uniqueness, gas names, tiers). Every problem found
+is collected and raised together, each with its path in the file and its line, so a
+misspelled key or a duplicate tag is fixed in one round.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import pairwise
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hazmon.domain import chemicals, gases, tier
+from hazmon.domain.ids import (
+    ENTERPRISE_PATTERN,
+    HAZARD_SOURCE_PATTERN,
+    REGION_PATTERN,
+    TAG_PATTERN,
+)
+from hazmon.domain.rulespec import SensorRules, VotingRule
+
+log = logging.getLogger(__name__)
+
+RegionCode = Annotated[str, Field(pattern=f"^{REGION_PATTERN}$")]
+EnterpriseCode = Annotated[str, Field(pattern=f"^{ENTERPRISE_PATTERN}$")]
+HazardSourceCode = Annotated[str, Field(pattern=f"^{HAZARD_SOURCE_PATTERN}$")]
+TagCode = Annotated[str, Field(pattern=f"^{TAG_PATTERN}$")]
+
+
+class SensorKind(StrEnum):
+    PRESSURE = "pressure"
+    TEMPERATURE = "temperature"
+    LEVEL = "level"
+    FLOW = "flow"
+    GAS_COMBUSTIBLE = "gas_combustible"
+    GAS_TOXIC = "gas_toxic"
+    OXYGEN = "oxygen"
+    HUMIDITY = "humidity"
+
+
+GAS_KINDS = frozenset({SensorKind.GAS_COMBUSTIBLE, SensorKind.GAS_TOXIC})
+
+
+class HazardSourceKind(StrEnum):
+    TANK_FARM = "tank_farm"
+    PRODUCTION_UNIT = "production_unit"
+    WAREHOUSE = "warehouse"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Location(_Strict):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class Contact(_Strict):
+    """A person in the MHS responsibility chain (包保责任人)."""
+
+    role: Literal["principal", "technical", "operational"]
+    name: str = Field(min_length=1)
+    phone: str = Field(pattern=r"^\+?[0-9 -]{5,20}$")
+    email: str | None = None
+
+
+class InventoryItem(_Strict):
+    """A chemical's design maximum quantity in the unit (GB 18218: q, tonnes)."""
+
+    chemical: str = Field(min_length=1)
+    cas: str | None = Field(default=None, pattern=r"^[0-9]{2,7}-[0-9]{2}-[0-9]$")
+    tonnes: float = Field(ge=0)
+    # For a chemical outside the built-in tables: its Q and β, from GB 18218 Table 2/4.
+    critical_tonnes: float | None = Field(default=None, gt=0)
+    beta: float | None = Field(default=None, gt=0)
+
+
+class Limits(_Strict):
+    low_low: float | None = None
+    low: float | None = None
+    high: float | None = None
+    high_high: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Limits:
+        for (n1, v1), (n2, v2) in pairwise(self.items()):
+            if not v1 < v2:
+                raise ValueError(f"limits out of order: {n1} {v1} must be below {n2} {v2}")
+        return self
+
+    def items(self) -> list[tuple[str, float]]:
+        """The limits that are set, from low_low to high_high."""
+        order = (
+            ("low_low", self.low_low),
+            ("low", self.low),
+            ("high", self.high),
+            ("high_high", self.high_high),
+        )
+        return [(n, v) for n, v in order if v is not None]
+
+
+class Sensor(_Strict):
+    tag: TagCode
+    kind: SensorKind
+    unit: str = Field(min_length=1, max_length=16)
+    range: tuple[float, float]
+    limits: Limits | None = None
+    gas: str | None = None
+    name: str | None = None
+    rules: SensorRules | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Sensor:
+        lo, hi = self.range
+        if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"range must be [low, high] with low < high, got [{lo}, {hi}]")
+        if self.kind in GAS_KINDS and self.gas is None:
+            raise ValueError(f"a {self.kind} detector needs `gas:`")
+        if self.kind not in GAS_KINDS and self.gas is not None:
+            raise ValueError(f"`gas:` is only for gas detectors, not {self.kind}")
+        return self
+
+
+class HazardSource(_Strict):
+    code: HazardSourceCode
+    name: str = Field(min_length=1)
+    kind: HazardSourceKind
+    population_exposed: int = Field(ge=0)
+    inventory: list[InventoryItem] = Field(min_length=1)
+    tier: int | None = Field(default=None, ge=1, le=4)
+    sensors: list[Sensor] = Field(default_factory=list)
+    voting: list[VotingRule] = Field(default_factory=list)
+
+
+class Enterprise(_Strict):
+    code: EnterpriseCode
+    name: str = Field(min_length=1)
+    region: RegionCode
+    location: Location | None = None
+    contacts: list[Contact] = Field(default_factory=list)
+    hazard_sources: list[HazardSource] = Field(default_factory=list)
+
+
+class RegistryFile(_Strict):
+    enterprises: list[Enterprise]
+
+
+# --- the loaded, indexed registry -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SensorInfo:
+    """Everything the hot path needs about one sensor, found with one dict lookup."""
+
+    enterprise: Enterprise
+    hazard_source: HazardSource
+    sensor: Sensor
+    region: str
+    limits: Limits | None  # explicit limits, or the GB 50493 defaults for a gas detector
+    limits_basis: str  # where the limits come from: "registry" or the GB 50493 basis
+
+
+@dataclass(frozen=True, slots=True)
+class HazardSourceInfo:
+    enterprise: Enterprise
+    hazard_source: HazardSource
+    grading: tier.Grading
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    enterprises: Mapping[str, Enterprise]
+    hazard_sources: Mapping[tuple[str, str], HazardSourceInfo]
+    sensors: Mapping[tuple[str, str], SensorInfo]
+    warnings: tuple[str, ...] = ()
+    source: str = ""
+    _by_enterprise: Mapping[str, Mapping[str, SensorInfo]] = field(default_factory=dict)
+
+    @property
+    def regions(self) -> frozenset[str]:
+        return frozenset(e.region for e in self.enterprises.values())
+
+    def sensor(self, enterprise: str, tag: str) -> SensorInfo | None:
+        return self.sensors.get((enterprise, tag))
+
+    def sensors_of(self, enterprise: str) -> Mapping[str, SensorInfo]:
+        """Tag → sensor for one enterprise (empty when unknown)."""
+        return self._by_enterprise.get(enterprise, {})
+
+
+class RegistryError(Exception):
+    """The registry file cannot be used; `problems` lists each one with its place."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid registry {source}: {len(self.problems)} problem(s)\n{lines}")
+
+
+# --- loading ------------------------------------------------------------------------------
+
+Loc = tuple[str | int, ...]
+
+
+def _line_index(text: str) -> dict[Loc, int]:
+    """Map each path in the YAML document to its 1-based line, for error messages."""
+    index: dict[Loc, int] = {}
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return index
+
+    def walk(node: yaml.Node, path: Loc) -> None:
+        index[path] = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                k = key.value
+                index[(*path, k)] = key.start_mark.line + 1
+                walk(value, (*path, k))
+                index[(*path, k)] = key.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    if root is not None:
+        walk(root, ())
+    return index
+
+
+def format_loc(loc: Iterable[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top)"
+
+
+def _where(loc: Loc, lines: Mapping[Loc, int]) -> str:
+    for n in range(len(loc), -1, -1):
+        if loc[:n] in lines:
+            return f"{format_loc(loc)} (line {lines[loc[:n]]})"
+    return format_loc(loc)
+
+
+def _pydantic_loc(raw: tuple[int | str, ...]) -> Loc:
+    # Validators on a model report their errors at the model itself; drop pydantic's
+    # internal segments such as "function-after[...]".
+    return tuple(p for p in raw if not (isinstance(p, str) and "[" in p))
+
+
+def load_registry(path: str | Path) -> Registry:
+    """Read, validate and index a registry file; raise RegistryError listing every problem."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RegistryError(str(p), [f"cannot read file: {exc.strerror or exc}"]) from exc
+    return parse_registry(text, source=str(p))
+
+
+def parse_registry(text: str, source: str = "<registry>") -> Registry:
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise RegistryError(source, [f"not valid YAML{where}: {exc}"]) from exc
+    lines = _line_index(text)
+    try:
+        model = RegistryFile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = _pydantic_loc(err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            problems.append(f"{_where(loc, lines)}: {msg}")
+        raise RegistryError(source, problems) from exc
+    return _index(model, lines, source)
+
+
+def _index(model: RegistryFile, lines: Mapping[Loc, int], source: str) -> Registry:
+    problems: list[str] = []
+    warnings: list[str] = []
+    enterprises: dict[str, Enterprise] = {}
+    hazard_sources: dict[tuple[str, str], HazardSourceInfo] = {}
+    sensors: dict[tuple[str, str], SensorInfo] = {}
+
+    for ei, ent in enumerate(model.enterprises):
+        eloc: Loc = ("enterprises", ei)
+        if ent.code in enterprises:
+            problems.append(f"{_where((*eloc, 'code'), lines)}: duplicate enterprise {ent.code}")
+            continue
+        enterprises[ent.code] = ent
+        for hi, hs in enumerate(ent.hazard_sources):
+            hloc: Loc = (*eloc, "hazard_sources", hi)
+            if (ent.code, hs.code) in hazard_sources:
+                problems.append(
+                    f"{_where((*hloc, 'code'), lines)}: duplicate hazard source {hs.code}"
+                )
+                continue
+            grading = _grade(hs, hloc, lines, problems, warnings)
+            if grading is not None:
+                hazard_sources[(ent.code, hs.code)] = HazardSourceInfo(ent, hs, grading)
+            for si, sensor in enumerate(hs.sensors):
+                sloc: Loc = (*hloc, "sensors", si)
+                if (ent.code, sensor.tag) in sensors:
+                    problems.append(f"{_where((*sloc, 'tag'), lines)}: duplicate tag {sensor.tag}")
+                    continue
+                resolved = _sensor_limits(sensor, sloc, lines, problems)
+                if resolved is not None:
+                    limits, basis = resolved
+                    sensors[(ent.code, sensor.tag)] = SensorInfo(
+                        ent, hs, sensor, ent.region, limits, basis
+                    )
+            kinds = {s.tag: s.kind for s in hs.sensors}
+            vote_names: set[str] = set()
+            for vi, vote in enumerate(hs.voting):
+                if vote.name in vote_names:
+                    where = _where((*hloc, "voting", vi, "name"), lines)
+                    problems.append(f"{where}: duplicate voting rule {vote.name}")
+                vote_names.add(vote.name)
+                for ti, vtag in enumerate(vote.tags):
+                    where = _where((*hloc, "voting", vi, "tags", ti), lines)
+                    if vtag not in kinds:
+                        problems.append(
+                            f"{where}: voting tag {vtag} is not a sensor of {hs.code}"
+                        )
+                    elif kinds[vtag] not in GAS_KINDS:
+                        problems.append(
+                            f"{where}: voting tag {vtag} is a {kinds[vtag]}, not a gas detector"
+                        )
+
+    if problems:
+        raise RegistryError(source, problems)
+    for w in warnings:
+        log.warning("registry %s: %s", source, w)
+    by_ent: dict[str, dict[str, SensorInfo]] = {}
+    for (ent_code, tag), info in sensors.items():
+        by_ent.setdefault(ent_code, {})[tag] = info
+    return Registry(enterprises, hazard_sources, sensors, tuple(warnings), source, by_ent)
+
+
+def _grade(
+    hs: HazardSource,
+    hloc: Loc,
+    lines: Mapping[Loc, int],
+    problems: list[str],
+    warnings: list[str],
+) -> tier.Grading | None:
+    items: list[tuple[chemicals.Chemical, float]] = []
+    for ii, item in enumerate(hs.inventory):
+        chem = chemicals.find_chemical(item.chemical, item.cas)
+        if item.critical_tonnes is not None or item.beta is not None:
+            base = chem or chemicals.Chemical(
+                key=item.chemical, name_cn=item.chemical, cas=item.cas,
+                critical_tonnes=item.critical_tonnes or 1.0, beta=item.beta or 1.0,
+                source="registry file",
+            )
+            chem = chemicals.Chemical(
+                key=base.key, name_cn=base.name_cn, cas=base.cas,
+                critical_tonnes=item.critical_tonnes or base.critical_tonnes,
+                beta=item.beta or base.beta, source="registry file",
+            )
+        if chem is None:
+            problems.append(
+                f"{_where((*hloc, 'inventory', ii, 'chemical'), lines)}: unknown chemical "
+                f"{item.chemical!r}: give a known name or CAS, or its critical_tonnes and beta"
+            )
+            continue
+        items.append((chem, item.tonnes))
+    if len(items) != len(hs.inventory):
+        return None
+    grading = tier.grade(items, hs.population_exposed)
+    where = _where((*hloc, "tier"), lines)
+    if not grading.is_major:
+        warnings.append(
+            f"{where}: {hs.code} is not a major hazard source (Σq/Q = {grading.ratio_sum:.3g} < 1)"
+        )
+    if hs.tier is not None and hs.tier != grading.tier:
+        warnings.append(
+            f"{where}: declared tier {hs.tier} but GB 18218-2018 gives tier {grading.tier} "
+            f"(R = {grading.r:.1f})"
+        )
+    return grading
+
+
+def _sensor_limits(
+    sensor: Sensor, sloc: Loc, lines: Mapping[Loc, int], problems: list[str]
+) -> tuple[Limits | None, str] | None:
+    if sensor.gas is None:
+        return sensor.limits, "registry"
+    gas = gases.find_gas(sensor.gas)
+    if gas is None:
+        problems.append(f"{_where((*sloc, 'gas'), lines)}: unknown gas {sensor.gas!r}")
+        return None
+    if sensor.limits is not None:
+        return sensor.limits, "registry"
+    try:
+        sp = gases.default_setpoints(gas, sensor.unit)
+    except ValueError as exc:
+        problems.append(f"{_where((*sloc, 'unit'), lines)}: {exc}")
+        return None
+    return Limits(high=sp.first, high_high=sp.second), f"GB 50493-2019: {sp.basis}"
+
+
+def iter_sensors(registry: Registry) -> Iterator[SensorInfo]:
+    return iter(registry.sensors.values())
