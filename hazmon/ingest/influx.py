@@ -1,0 +1,102 @@
+"""InfluxDB through its v1 HTTP API (`/write`, `/query`, `/ping`).
+
+InfluxDB 1.x serves it natively; 2.x and 3.x serve the same endpoints (database =
+bucket, auth by token), so a site on any of them sets only URL, database and token.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from hazmon.service.settings import InfluxSettings
+
+log = logging.getLogger(__name__)
+
+
+class InfluxError(Exception):
+    """Base of InfluxDB errors, translated from httpx at this boundary."""
+
+
+class InfluxUnavailable(InfluxError):  # noqa: N818 - a state, retried later
+    """Not reachable or not accepting writes now: retry later, keep the data."""
+
+
+class InfluxRejected(InfluxError):  # noqa: N818
+    """The server refused the data itself (HTTP 400): sending it again will not help."""
+
+
+class InfluxClient:
+    def __init__(self, settings: InfluxSettings) -> None:
+        self.settings = settings
+        headers = {"Content-Type": "text/plain; charset=utf-8"}
+        params: dict[str, str] = {"db": settings.database, "precision": "ms"}
+        if settings.retention_policy:
+            params["rp"] = settings.retention_policy
+        if settings.token is not None:
+            headers["Authorization"] = f"Token {settings.token.get_secret_value()}"
+        elif settings.username is not None:
+            params["u"] = settings.username
+            params["p"] = settings.password.get_secret_value() if settings.password else ""
+        self._write_params = params
+        self._auth_params = {k: v for k, v in params.items() if k in ("u", "p")}
+        self._http = httpx.AsyncClient(
+            base_url=settings.url.rstrip("/"), headers=headers,
+            timeout=httpx.Timeout(settings.timeout_s),
+            limits=httpx.Limits(max_connections=4),
+        )
+        self._db_checked = False
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def ping(self) -> bool:
+        try:
+            r = await self._http.get("/ping", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return r.status_code == 204
+
+    async def query(self, q: str, *, db: str | None = None, post: bool = False) -> dict[str, Any]:
+        params = {**self._auth_params, "q": q, "db": db or self.settings.database,
+                  "epoch": "ms"}
+        try:
+            if post:
+                r = await self._http.post("/query", params=params)
+            else:
+                r = await self._http.get("/query", params=params)
+        except httpx.HTTPError as exc:
+            raise InfluxUnavailable(f"InfluxDB query failed: {exc!r}") from exc
+        if r.status_code >= 500 or r.status_code in (401, 403):
+            raise InfluxUnavailable(f"InfluxDB query: HTTP {r.status_code} {r.text[:200]}")
+        body: dict[str, Any] = r.json()
+        if r.status_code != 200:
+            raise InfluxRejected(f"InfluxDB query: HTTP {r.status_code} {r.text[:200]}")
+        for res in body.get("results", []):
+            if "error" in res:
+                raise InfluxRejected(f"InfluxDB query error: {res['error']}")
+        return body
+
+    async def ensure_database(self) -> None:
+        """Create the database on 1.x (a no-op there when it exists)."""
+        if self.settings.create_database and self.settings.token is None:
+            await self.query(f'CREATE DATABASE "{self.settings.database}"', post=True)
+        self._db_checked = True
+
+    async def write(self, body: bytes, *, _create: bool = True) -> None:
+        try:
+            r = await self._http.post("/write", params=self._write_params, content=body)
+        except httpx.HTTPError as exc:
+            raise InfluxUnavailable(f"InfluxDB write failed: {exc!r}") from exc
+        if r.status_code == 204:
+            return
+        text = r.text[:500]
+        if (r.status_code == 404 and "database not found" in text and _create
+                and self.settings.create_database):
+            await self.ensure_database()
+            return await self.write(body, _create=False)
+        if r.status_code == 400:
+            raise InfluxRejected(f"InfluxDB refused the data: {text}")
+        raise InfluxUnavailable(f"InfluxDB write: HTTP {r.status_code} {text}")

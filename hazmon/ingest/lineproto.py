@@ -1,0 +1,57 @@
+"""InfluxDB line protocol for readings.
+
+Schema (one point per reading):
+  measurement  `telemetry` (`telemetry_sim` for simulated data, so real queries never see it)
+  tags         enterprise, hazard_source, kind, region, tag (sorted: Influx's fast path)
+  fields       value (float), quality (string: good | uncertain | bad)
+  time         epoch milliseconds (writes use precision=ms)
+
+Measurement, tag set and time identify a point, so writing the same reading twice
+overwrites it: a redelivered MQTT message is never stored twice.
+"""
+
+from __future__ import annotations
+
+from hazmon.domain.reading import Reading
+from hazmon.domain.registry import SensorInfo
+
+MEASUREMENT = "telemetry"
+MEASUREMENT_SIM = "telemetry_sim"
+
+
+def escape_tag(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def series_key(info: SensorInfo) -> str:
+    return (
+        f"enterprise={escape_tag(info.enterprise.code)},"
+        f"hazard_source={escape_tag(info.hazard_source.code)},"
+        f"kind={escape_tag(info.sensor.kind.value)},"
+        f"region={escape_tag(info.region)},"
+        f"tag={escape_tag(info.sensor.tag)}"
+    )
+
+
+class LineEncoder:
+    """Encodes readings; the series part of each line is built once per sensor."""
+
+    def __init__(self) -> None:
+        self._prefix: dict[tuple[int, bool], str] = {}
+
+    def clear(self) -> None:
+        """Forget cached prefixes (after a registry reload)."""
+        self._prefix.clear()
+
+    def encode(self, readings: list[Reading]) -> list[str]:
+        cache = self._prefix
+        out: list[str] = []
+        append = out.append
+        for r in readings:
+            key = (id(r.sensor), r.simulated)
+            prefix = cache.get(key)
+            if prefix is None:
+                m = MEASUREMENT_SIM if r.simulated else MEASUREMENT
+                prefix = cache[key] = f"{m},{series_key(r.sensor)} value="
+            append(f'{prefix}{r.value!r},quality="{r.quality.value}" {r.ts_ms}')
+        return out

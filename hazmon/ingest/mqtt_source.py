@@ -1,0 +1,160 @@
+"""The MQTT source: a persistent QoS 1 session with manual acknowledgement.
+
+- A fixed client id and a session that outlives the connection (MQTT 5 session expiry,
+  or clean_session=False on 3.1.1): the broker queues messages while hazmon is down.
+- Messages are acknowledged only when the handler says their data is durable (see
+  `hazmon.ingest.sink`). The broker then stops sending once `receive_maximum` messages
+  wait for their ack, which is also our backpressure.
+- Reconnects with capped, jittered backoff, each attempt logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from hazmon.ingest.backoff import Backoff
+from hazmon.service.metrics import Metrics
+from hazmon.service.settings import MqttSettings
+
+log = logging.getLogger(__name__)
+
+Ack = Callable[[], None]
+Handler = Callable[[str, bytes, Ack], Awaitable[None]]
+
+
+def _noop() -> None:
+    return None
+
+
+class MqttSource:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        handler: Handler,
+        filters: Callable[[], list[str]],
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.handler = handler
+        self.filters = filters
+        self.connected = False
+        self.ready = asyncio.Event()  # set once subscribed: messages flow from here on
+        self.last_error: str | None = None
+        self._client: aiomqtt.Client | None = None
+        self._subscribed: set[str] = set()
+        self._backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)
+        self.messages = metrics.counter("hazmon_mqtt_messages_total", "MQTT messages received")
+        self.reconnects = metrics.counter(
+            "hazmon_mqtt_connect_attempts_total", "MQTT connection attempts, by outcome",
+            ("outcome",),
+        )
+        metrics.gauge("hazmon_mqtt_connected", "1 while connected to the broker",
+                      fn=lambda: 1.0 if self.connected else 0.0)
+
+    def _make_client(self) -> aiomqtt.Client:
+        s = self.settings
+        v5 = s.protocol == "5"
+        props: Properties | None = None
+        if v5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+            props.SessionExpiryInterval = s.session_expiry_s
+            props.ReceiveMaximum = s.receive_maximum
+        client = aiomqtt.Client(
+            s.host, s.port,
+            identifier=s.client_id,
+            username=s.username,
+            password=s.password.get_secret_value() if s.password else None,
+            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
+            clean_session=None if v5 else False,
+            clean_start=False,  # never throw away the queued session, not even at start
+            keepalive=s.keepalive,
+            properties=props,
+            max_inflight_messages=100,
+        )
+        # aiomqtt 2.x does not expose paho's manual acknowledgement; the paho client does.
+        # Without it a QoS 1 message is acknowledged on arrival and lost if we crash
+        # before it is stored.
+        client._client.manual_ack_set(True)
+        return client
+
+    def _ack_for(self, client: aiomqtt.Client, mid: int, qos: int) -> Ack:
+        if qos == 0:
+            return _noop
+
+        def ack() -> None:
+            # After a reconnect the old connection's acks are moot: the broker resends those
+            # messages and the copies are acknowledged in their turn.
+            if client is self._client and self.connected:
+                client._client.ack(mid, qos)
+
+        return ack
+
+    async def run(self) -> None:
+        while True:
+            client = self._make_client()
+            try:
+                async with client:
+                    self._client = client
+                    self.connected = True
+                    self.last_error = None
+                    self.reconnects.inc(1, "ok")
+                    self._backoff.reset()
+                    log.info("connected to MQTT broker %s:%d as %s", self.settings.host,
+                             self.settings.port, self.settings.client_id)
+                    self._subscribed = set()
+                    await self.sync_subscriptions()
+                    self.ready.set()
+                    async for message in client.messages:
+                        self.messages.inc()
+                        payload = message.payload
+                        if not isinstance(payload, bytes | bytearray):
+                            payload = str(payload).encode()
+                        await self.handler(
+                            message.topic.value, bytes(payload),
+                            self._ack_for(client, message.mid, message.qos),
+                        )
+            except aiomqtt.MqttError as exc:
+                self.reconnects.inc(1, "failed")
+                delay = self._backoff.next()
+                self.last_error = str(exc)
+                log.warning("MQTT connection to %s:%d lost or refused (%s); attempt %d in %.1f s",
+                            self.settings.host, self.settings.port, exc,
+                            self._backoff.attempt + 1, delay)
+                await asyncio.sleep(delay)
+            finally:
+                self.connected = False
+                self._client = None
+                self.ready.clear()
+
+    async def sync_subscriptions(self) -> None:
+        """Subscribe to the current filters and drop those no longer owned (registry reload)."""
+        client = self._client
+        if client is None:
+            return
+        wanted = set(self.filters())
+        for f in sorted(wanted - self._subscribed):
+            await client.subscribe(f, qos=1)
+            log.info("subscribed to %s", f)
+        for f in sorted(self._subscribed - wanted):
+            await client.unsubscribe(f)
+            log.info("unsubscribed from %s", f)
+        self._subscribed = wanted
+
+    async def publish(self, topic: str, payload: bytes, *, qos: int = 1,
+                      retain: bool = False) -> bool:
+        """Publish on the ingest connection; False when not connected (caller retries)."""
+        client = self._client
+        if client is None or not self.connected:
+            return False
+        try:
+            await client.publish(topic, payload, qos=qos, retain=retain)
+        except aiomqtt.MqttError as exc:
+            log.warning("publish to %s failed: %s", topic, exc)
+            return False
+        return True

@@ -1,0 +1,145 @@
+"""From one MQTT message to stored readings: route, decode, dedup, encode, hand on.
+
+Readings also flow on to consumers (the rules stage) through `ReadingConsumer`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from hazmon.domain.reading import Reading
+from hazmon.domain.registry import Registry
+from hazmon.ingest.decode import Decoder, Reason, Rejection
+from hazmon.ingest.gateways import GatewayTracker, StatusError, parse_status
+from hazmon.ingest.lineproto import LineEncoder
+from hazmon.ingest.rejects import RejectStore
+from hazmon.ingest.sequence import SeqStatus, SequenceTracker
+from hazmon.ingest.sink import Ack, InfluxSink
+from hazmon.ingest.topics import Channel, TopicError, parse_topic
+from hazmon.service.metrics import Metrics
+from hazmon.service.settings import IngestSettings
+
+log = logging.getLogger(__name__)
+
+
+class ReadingConsumer(Protocol):
+    """A later stage (the rules engine) that sees every accepted reading."""
+
+    async def on_readings(self, readings: list[Reading]) -> None: ...
+
+    async def on_gateway(self, enterprise: str, online: bool, ts_ms: int) -> None: ...
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class Ingest:
+    def __init__(
+        self,
+        registry: Registry,
+        sink: InfluxSink,
+        rejects: RejectStore,
+        settings: IngestSettings,
+        metrics: Metrics,
+        clock: Callable[[], int] = wall_ms,
+    ) -> None:
+        self.settings = settings
+        self.sink = sink
+        self.rejects = rejects
+        self.clock = clock
+        self.encoder = LineEncoder()
+        self.sequences = SequenceTracker()
+        self.gateways = GatewayTracker()
+        self.consumers: list[ReadingConsumer] = []
+        self.set_registry(registry)
+        self.received = metrics.counter(
+            "hazmon_ingest_received_readings_total", "Valid readings accepted for storage")
+        self.batches = metrics.counter(
+            "hazmon_ingest_batches_total", "Telemetry payloads received, by outcome", ("outcome",))
+        self.seq_events = metrics.counter(
+            "hazmon_ingest_seq_total", "Telemetry batches by sequence status", ("status",))
+        metrics.gauge("hazmon_ingest_seq_missing_batches",
+                      "Batches missing in sequence gaps since start",
+                      fn=lambda: self.sequences.gap_batches)
+
+    def set_registry(self, registry: Registry) -> None:
+        self.registry = registry
+        self.decoder = Decoder(
+            registry,
+            max_bytes=self.settings.max_payload_bytes,
+            max_readings=self.settings.max_readings,
+            future_tolerance_ms=int(self.settings.future_tolerance_s * 1000),
+        )
+        self.encoder.clear()
+
+    async def handle(self, topic: str, payload: bytes, ack: Ack) -> None:
+        now_ms = self.clock()
+        try:
+            route = parse_topic(topic)
+        except TopicError as exc:
+            self.rejects.record(topic, None, [Rejection(Reason.WRONG_TOPIC, str(exc))],
+                                payload, now_ms)
+            ack()
+            return
+        if route.channel is Channel.TELEMETRY:
+            await self._telemetry(topic, route.region, route.enterprise, payload, now_ms, ack)
+        elif route.channel is Channel.STATUS:
+            await self._status(topic, route.enterprise, payload, now_ms)
+            ack()
+        else:
+            ack()  # the alarms channel is ours, going to the plant
+
+    async def _telemetry(
+        self, topic: str, region: str, enterprise: str, payload: bytes, now_ms: int, ack: Ack
+    ) -> None:
+        decoded = self.decoder.decode(region, enterprise, payload, now_ms)
+        if decoded.rejections:
+            known = enterprise if enterprise in self.registry.enterprises else None
+            self.rejects.record(topic, known, decoded.rejections, payload, now_ms)
+        if decoded.rejected_whole:
+            self.batches.inc(1, "rejected")
+            ack()
+            return
+        self.gateways.seen(enterprise, now_ms)
+        if decoded.seq is not None:
+            status = self.sequences.observe(enterprise, decoded.seq, now_ms)
+            self.seq_events.inc(1, status.value)
+            if status is SeqStatus.DUPLICATE:
+                self.batches.inc(1, "duplicate")
+                # Acknowledged behind the original, which may still wait for its write.
+                await self.sink.put([], ack)
+                return
+            if status is SeqStatus.GAP:
+                gap = self.sequences.gaps[-1]
+                log.warning("data gap from %s: %d batch(es) missing between seq %d and %d",
+                            enterprise, gap.missing, gap.after_seq, gap.before_seq)
+        self.batches.inc(1, "accepted")
+        readings = decoded.readings
+        self.received.inc(len(readings))
+        await self.sink.put(self.encoder.encode(readings), ack)
+        if readings:
+            for consumer in self.consumers:
+                await consumer.on_readings(readings)
+
+    async def _status(self, topic: str, enterprise: str, payload: bytes, now_ms: int) -> None:
+        if not payload:  # a retained status being cleared
+            return
+        if enterprise not in self.registry.enterprises:
+            self.rejects.record(topic, None, [Rejection(
+                Reason.UNKNOWN_ENTERPRISE, f"enterprise {enterprise} not registered")],
+                payload, now_ms)
+            return
+        try:
+            state, ts = parse_status(payload)
+        except StatusError as exc:
+            self.rejects.record(topic, enterprise, [Rejection(Reason.WRONG_SHAPE, str(exc))],
+                                payload, now_ms)
+            return
+        ts_ms = ts if ts is not None else now_ms
+        if self.gateways.status(enterprise, state, ts_ms):
+            for consumer in self.consumers:
+                await consumer.on_gateway(enterprise, state == "online", ts_ms)

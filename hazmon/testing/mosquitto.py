@@ -1,0 +1,72 @@
+"""A real Mosquitto broker on a loopback port, configured as hazmon expects a site's broker
+to be (see deploy/mosquitto.conf): persistent sessions that queue without a small cap."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hazmon.testing.process import (
+    ServerStartError,
+    find_binary,
+    free_port,
+    port_open,
+    stop_process,
+    wait_until,
+)
+
+CONFIG = """\
+listener {port} 127.0.0.1
+allow_anonymous true
+persistence {persist}
+persistence_location {dir}/
+autosave_interval 1
+# A persistent session must hold everything published while hazmon is down or slow.
+max_queued_messages 0
+max_queued_bytes 0
+max_inflight_messages 0
+max_packet_size 1048576
+log_dest file {dir}/mosquitto.log
+log_type error
+log_type warning
+log_type notice
+"""
+
+
+@dataclass
+class Mosquitto:
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    persistence: bool = True
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def host(self) -> str:
+        return "127.0.0.1"
+
+    def start(self, timeout: float = 15.0) -> Mosquitto:
+        binary = find_binary("mosquitto")
+        if binary is None:
+            raise ServerStartError("mosquitto not installed (run scripts/bootstrap.sh)")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        conf = self.workdir / "mosquitto.conf"
+        conf.write_text(CONFIG.format(port=self.port, dir=self.workdir,
+                                      persist="true" if self.persistence else "false"))
+        log = self.workdir / "mosquitto.log"
+        self.proc = subprocess.Popen(
+            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_until(lambda: port_open(self.port), timeout, self.proc, log, "mosquitto")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc)
+            self.proc = None
+
+    def __enter__(self) -> Mosquitto:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
