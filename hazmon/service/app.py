@@ -1,0 +1,220 @@
+"""The composition root: builds every component from Settings and runs them together.
+
+One TaskGroup owns every task. Readiness (`ready`) is signalled only once the MQTT
+subscriptions are in place. Shutdown flushes the writer under a deadline first, so the
+acknowledgements of what was stored still reach the broker; whatever is left is simply
+not acknowledged and comes again after the restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable, Generator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from hazmon import __version__
+from hazmon.api import create_app
+from hazmon.domain.registry import Registry, RegistryError, load_registry
+from hazmon.ingest.influx import InfluxClient, InfluxError
+from hazmon.ingest.mqtt_source import MqttSource
+from hazmon.ingest.pipeline import Ingest, wall_ms
+from hazmon.ingest.rejects import RejectStore
+from hazmon.ingest.sink import InfluxSink
+from hazmon.ingest.spool import Spool
+from hazmon.ingest.topics import owned_regions, subscriptions
+from hazmon.service.metrics import Metrics
+from hazmon.service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_DEADLINE_S = 15.0
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        # Signals belong to the service as a whole, not to the HTTP server.
+        yield
+
+
+class Service:
+    def __init__(self, settings: Settings, *, clock: Callable[[], int] = wall_ms) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.metrics = Metrics()
+        self.registry = load_registry(settings.registry)
+        self._registry_mtime = _mtime(settings.registry)
+        self.registry_loaded_ms = clock()
+        self.registry_error: str | None = None
+        data = settings.data_dir
+        data.mkdir(parents=True, exist_ok=True)
+        self.influx = InfluxClient(settings.influx)
+        self.spool = Spool(settings.spool_dir, settings.spool.max_bytes)
+        self.sink = InfluxSink(self.influx, self.spool, settings.influx, self.metrics,
+                               dead_letter=data / "influx-refused.lp")
+        self.rejects = RejectStore(self.metrics, data / "rejects.jsonl",
+                                   settings.ingest.rejects_kept,
+                                   settings.ingest.rejects_file_bytes)
+        self.ingest = Ingest(self.registry, self.sink, self.rejects, settings.ingest,
+                             self.metrics, clock)
+        self.source = MqttSource(settings.mqtt, self.ingest.handle, self.topic_filters,
+                                 self.metrics)
+        self.app = create_app(self)
+        self.ready = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._started = time.monotonic()
+        self.http_port: int | None = None
+        self.metrics.gauge("hazmon_registry_sensors", "Sensors in the loaded registry",
+                           fn=lambda: len(self.registry.sensors))
+
+    # --- wiring helpers -------------------------------------------------------------------
+
+    def topic_filters(self) -> list[str]:
+        return subscriptions(owned_regions(self.settings.mqtt.regions, self.registry.regions))
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def reload_registry(self) -> bool:
+        """Load the registry file again; on error keep the current one and say why."""
+        try:
+            registry = load_registry(self.settings.registry)
+        except RegistryError as exc:
+            self.registry_error = str(exc)
+            log.error("registry reload refused, keeping the loaded one: %s", exc)
+            return False
+        self._apply(registry)
+        return True
+
+    def _apply(self, registry: Registry) -> None:
+        self.registry = registry
+        self.registry_error = None
+        self.registry_loaded_ms = self.clock()
+        self.ingest.set_registry(registry)
+        log.info("registry reloaded: %d enterprises, %d sensors", len(registry.enterprises),
+                 len(registry.sensors))
+
+    # --- running ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            await self.influx.ensure_database()
+        except InfluxError as exc:
+            log.warning("InfluxDB not ready at start (%s); readings go to the spool", exc)
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
+        server = _Server(uvicorn.Config(
+            self.app, host=self.settings.http.host, port=self.settings.http.port,
+            log_config=None, access_log=False, lifespan="off",
+        ))
+        try:
+            async with asyncio.TaskGroup() as tg:
+                writer = tg.create_task(self.sink.run(), name="influx-writer")
+                source = tg.create_task(self.source.run(), name="mqtt-source")
+                http = tg.create_task(server.serve(), name="http")
+                watcher = tg.create_task(self._watch_registry(), name="registry-watch")
+                ready = tg.create_task(self._signal_ready(server), name="readiness")
+                await self._stop.wait()
+                log.info("stopping: flushing the writer (deadline %.0f s)", SHUTDOWN_DEADLINE_S)
+                ready.cancel()
+                watcher.cancel()
+                self.sink.stop()
+                try:
+                    await asyncio.wait_for(asyncio.shield(writer), SHUTDOWN_DEADLINE_S)
+                except TimeoutError:
+                    log.warning("writer did not finish in time; unacknowledged messages "
+                                "will be redelivered")
+                    writer.cancel()
+                source.cancel()
+                server.should_exit = True
+                await http
+        finally:
+            await self.influx.aclose()
+            log.info("stopped")
+
+    async def _signal_ready(self, server: uvicorn.Server) -> None:
+        await self.source.ready.wait()
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers no event for this
+            await asyncio.sleep(0.02)
+        for s in server.servers:
+            for sock in s.sockets:
+                self.http_port = sock.getsockname()[1]
+        self.ready.set()
+        log.info("ready: subscribed to %s, HTTP on port %s", ", ".join(self.topic_filters()),
+                 self.http_port)
+
+    def _on_sighup(self) -> None:
+        if self.reload_registry():
+            asyncio.get_running_loop().create_task(self.source.sync_subscriptions())
+
+    async def _watch_registry(self) -> None:
+        poll = self.settings.registry_poll_s
+        if poll <= 0:
+            return
+        while True:
+            await asyncio.sleep(poll)
+            mtime = _mtime(self.settings.registry)
+            if mtime != self._registry_mtime:
+                self._registry_mtime = mtime
+                if self.reload_registry():
+                    await self.source.sync_subscriptions()
+
+    # --- health -------------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        sink, spool, src = self.sink, self.spool, self.source
+        spool_state = "empty" if spool.empty else (
+            "full" if spool.bytes >= spool.max_bytes * 0.95 else "draining" if sink.up
+            else "filling")
+        ok = src.connected and sink.up and spool.empty and self.registry_error is None
+        return {
+            "status": "ok" if ok else "degraded",
+            "version": __version__,
+            "uptime_s": round(time.monotonic() - self._started, 1),
+            "broker": {"state": "up" if src.connected else "down",
+                       "subscriptions": sorted(src._subscribed),
+                       "last_error": src.last_error},
+            "influxdb": {"state": "up" if sink.up else "down", "url": self.settings.influx.url,
+                         "database": self.settings.influx.database,
+                         "last_error": sink.last_error},
+            "spool": {"state": spool_state, "readings": spool.lines, "bytes": spool.bytes,
+                      "files": spool.files, "max_bytes": spool.max_bytes},
+            "registry": {"source": self.registry.source,
+                         "enterprises": len(self.registry.enterprises),
+                         "hazard_sources": len(self.registry.hazard_sources),
+                         "sensors": len(self.registry.sensors),
+                         "loaded_ms": self.registry_loaded_ms,
+                         "warnings": list(self.registry.warnings),
+                         "reload_error": self.registry_error},
+            "gateways": self.ingest.gateways.counts(),
+            "counters": {
+                "received": int(self.ingest.received.total()),
+                "stored": int(sink.stored.total()),
+                "spooled": int(sink.spooled.total()),
+                "drained": int(sink.drained.total()),
+                "pending": sink.pending,
+                "rejected_payloads": int(self.rejects.batches.total()),
+                "rejected_readings": int(self.rejects.readings.total()),
+                "duplicate_batches": self.ingest.sequences.duplicates,
+                "missing_batches": self.ingest.sequences.gap_batches,
+                "mqtt_messages": int(src.messages.total()),
+            },
+        }
+
+    def metrics_text(self) -> str:
+        return self.metrics.render()
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
