@@ -1,0 +1,43 @@
+"""Shared fixtures: real Mosquitto and InfluxDB servers for the session, on free ports."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from hazmon.domain.registry import Registry, load_registry
+from hazmon.testing.influxdb import InfluxDB
+from hazmon.testing.mosquitto import Mosquitto
+
+DATA = Path(__file__).parent / "data"
+REGISTRY_FILE = DATA / "registry.yaml"
+ENT = "91320921MA1XXXXX0Q"  # region 320921
+ENT2 = "91320902MA2YYYYY1R"  # region 320902
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def registry() -> Registry:
+    return load_registry(REGISTRY_FILE)
+
+
+@pytest.fixture(scope="session")
+def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
+    with Mosquitto(tmp_path_factory.mktemp("mosquitto")) as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxDB]:
+    with InfluxDB(tmp_path_factory.mktemp("influxdb")) as server:
+        yield server
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short name unique in this test session: databases, client ids."""
+    return f"t{next(_ids)}"

@@ -1,0 +1,211 @@
+"""Telemetry through the real pipeline: Mosquitto → hazmon → InfluxDB."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from hazmon.service.app import Service
+from hazmon.testing.influxdb import InfluxDB
+from hazmon.testing.mosquitto import Mosquitto
+from tests.conftest import ENT, ENT2
+from tests.helpers import (
+    BASE_MS,
+    batch,
+    count_points,
+    influx_query,
+    make_settings,
+    publish_all,
+    publish_raw,
+    running,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+TAGS = ["MHS-01.T101.LT01", "MHS-01.T101.PT01", "MHS-01.GD03"]
+
+
+def series(n_batches: int, per_batch: int, start_seq: int = 1) -> list[bytes]:
+    """n_batches × per_batch distinct readings, 1 s apart per tag."""
+    out = []
+    for b in range(n_batches):
+        readings = []
+        for i in range(per_batch):
+            k = b * per_batch + i
+            readings.append({"tag": TAGS[k % 3], "value": round(1.0 + k * 0.001, 3),
+                             "ts": BASE_MS + (k // 3) * 1000})
+        out.append(batch(readings, seq=start_seq + b))
+    return out
+
+
+async def test_n_readings_arrive_as_n_points(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
+) -> None:
+    settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique)
+    async with running(Service(settings)) as svc:
+        await publish_all(mosquitto.port, "320921", ENT, series(50, 20))
+        await wait_for(lambda: svc.sink.stored.total() >= 1000, what="1000 stored")
+        assert await count_points(influxdb.url, unique) == 1000
+        rows = await influx_query(
+            influxdb.url, unique,
+            "SELECT value, quality, enterprise, hazard_source, kind, region FROM telemetry "
+            "WHERE \"tag\" = 'MHS-01.T101.PT01' ORDER BY time LIMIT 2")
+        # reading k=1 is the first PT01: ts BASE + 0, value 1.001; k=4: BASE + 1000, 1.004
+        assert rows[0] == [BASE_MS, 1.001, "good", ENT, "MHS-01", "pressure", "320921"]
+        assert rows[1][:2] == [BASE_MS + 1000, 1.004]
+        health = svc.health()
+        assert health["counters"]["received"] == 1000
+        assert health["counters"]["stored"] == 1000
+        assert health["broker"]["state"] == "up"
+
+
+async def test_rfc3339_batch_time_and_reading_time(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
+) -> None:
+    settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique)
+    payload = batch([
+        {"tag": "MHS-01.T101.LT01", "value": 7.42},
+        {"tag": "MHS-01.T101.PT01", "value": 0.62, "ts": BASE_MS + 250, "quality": "good"},
+        {"tag": "MHS-01.GD03", "value": 12.5, "quality": "uncertain"},
+    ], seq=1842, ts="2026-11-22T10:00:00.000+08:00")
+    async with running(Service(settings)):
+        await publish_all(mosquitto.port, "320921", ENT, [payload])
+        await wait_for(lambda: count_points(influxdb.url, unique), what="points")
+        rows = await influx_query(influxdb.url, unique,
+                                  "SELECT value, quality, \"tag\" FROM telemetry ORDER BY time")
+    assert sorted(map(tuple, rows)) == sorted([
+        (BASE_MS, 7.42, "good", "MHS-01.T101.LT01"),
+        (BASE_MS, 12.5, "uncertain", "MHS-01.GD03"),
+        (BASE_MS + 250, 0.62, "good", "MHS-01.T101.PT01"),
+    ])
+
+
+async def test_influxdb_outage_mid_stream_loses_nothing(
+    tmp_path: Path, mosquitto: Mosquitto, unique: str
+) -> None:
+    influx = InfluxDB(tmp_path / "influx").start()
+    try:
+        settings = make_settings(tmp_path, mosquitto.port, influx.url, unique)
+        payloads = series(60, 10)
+        async with running(Service(settings)) as svc:
+            await publish_all(mosquitto.port, "320921", ENT, payloads[:20])
+            await wait_for(lambda: svc.sink.stored.total() >= 200, what="first 200 stored")
+            influx.stop()
+            await publish_all(mosquitto.port, "320921", ENT, payloads[20:40])
+            await wait_for(lambda: svc.sink.spooled.total() >= 200, what="spooled")
+            assert svc.health()["influxdb"]["state"] == "down"
+            assert svc.health()["spool"]["readings"] >= 200
+            influx.start()
+            await publish_all(mosquitto.port, "320921", ENT, payloads[40:])
+            await wait_for(lambda: svc.spool.empty and svc.sink.stored.total() >= 600,
+                           what="spool drained", timeout=30)
+            assert svc.health()["spool"]["state"] == "empty"
+            assert svc.health()["influxdb"]["state"] == "up"
+        assert await count_points(influx.url, unique) == 600
+    finally:
+        influx.stop()
+
+
+async def test_malformed_inputs_keep_the_good_readings(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
+) -> None:
+    settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique)
+    good = {"tag": "MHS-01.T101.LT01", "value": 5.0, "ts": BASE_MS}
+    bad_batch_payloads = {
+        "not_json": b"{not json",
+        "too_large": orjson.dumps({"readings": [good], "pad": "x" * 300_000}),
+        "wrong_shape": b'{"readings": {"tag": "x"}}',
+        "too_many_readings": batch([{**good, "ts": BASE_MS + i} for i in range(1001)]),
+    }
+    mixed = (
+        b'{"ts": ' + str(BASE_MS).encode() + b', "readings": ['
+        b'{"tag": "MHS-01.T101.LT01", "value": 5.5, "ts": ' + str(BASE_MS + 1).encode() + b'},'
+        b'{"tag": "MHS-01.T101.LT01", "value": NaN},'
+        b'{"tag": "MHS-01.T101.LT01", "value": "7"},'
+        b'{"tag": "NO.SUCH.TAG", "value": 1},'
+        b'{"tag": "MHS-01.T101.PT01", "value": 0.5, "ts": 4102444800000},'
+        b'{"tag": "MHS-01.T101.PT01", "value": 0.5, "quality": "excellent"},'
+        b'{"tag": "MHS-01.GD03", "value": 1.5}]}'
+    )
+    async with running(Service(settings)) as svc:
+        for payload in bad_batch_payloads.values():
+            await publish_all(mosquitto.port, "320921", ENT, [payload])
+        await publish_raw(mosquitto.port, f"hazmon/v1/320921/{ENT}/telemtry", batch([good]))
+        await publish_raw(mosquitto.port, f"hazmon/v1/320902/{ENT}/telemetry", batch([good]))
+        await publish_all(mosquitto.port, "320921", ENT, [mixed])
+        await wait_for(lambda: count_points(influxdb.url, unique), expect=lambda n: n == 2,
+                       what="2 good points")
+        await wait_for(lambda: svc.rejects.readings.total() >= 5, what="reading rejects")
+        await wait_for(lambda: svc.rejects.batches.total() >= 6, what="payload rejects")
+        payload_reasons = {r.reason for r in svc.rejects.recent if r.index is None}
+        reading_reasons = {r.reason for r in svc.rejects.recent if r.index is not None}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.http_port}") as http:
+            metrics = (await http.get("/metrics")).text
+    assert payload_reasons == {"not_json", "too_large", "wrong_shape", "too_many_readings",
+                               "wrong_topic", "region_mismatch"}
+    assert reading_reasons == {"non_finite", "wrong_type", "unknown_tag", "future_time",
+                               "bad_quality"}
+    rows = await influx_query(influxdb.url, unique, "SELECT value, \"tag\" FROM telemetry")
+    assert sorted((r[2], r[1]) for r in rows) == [("MHS-01.GD03", 1.5),
+                                                  ("MHS-01.T101.LT01", 5.5)]
+    assert ('hazmon_ingest_rejected_readings_total{enterprise="' + ENT
+            + '",reason="non_finite"} 1') in metrics
+    kept = (tmp_path / "data" / "rejects.jsonl").read_text().splitlines()
+    assert len(kept) == 11
+    assert any('"reason":"not_json"' in line and "{not json" in line for line in kept)
+
+
+async def test_duplicate_seq_is_not_stored_twice_and_gap_is_recorded(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
+) -> None:
+    settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique)
+    p = series(5, 3)
+    async with running(Service(settings)) as svc:
+        # seq 1, 2, 2 again (different values: must not overwrite), 5 (gap of 3, 4)
+        again = batch([{"tag": TAGS[0], "value": 99.0, "ts": BASE_MS + 5000}], seq=2)
+        await publish_all(mosquitto.port, "320921", ENT, [p[0], p[1], again, p[4]])
+        await wait_for(lambda: svc.health()["counters"]["duplicate_batches"] == 1,
+                       what="duplicate counted")
+        await wait_for(lambda: count_points(influxdb.url, unique), expect=lambda n: n == 9,
+                       what="9 points")
+        health = svc.health()
+    assert health["counters"]["missing_batches"] == 2
+    rows = await influx_query(influxdb.url, unique, "SELECT value FROM telemetry WHERE value = 99")
+    assert rows == []
+
+
+async def test_gateway_status_tracked(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
+) -> None:
+    settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique)
+    async with running(Service(settings)) as svc:
+        await publish_raw(mosquitto.port, f"hazmon/v1/320902/{ENT2}/status",
+                          b'{"state":"offline","ts":"2026-11-22T02:00:00Z"}')
+        await wait_for(lambda: svc.ingest.gateways.gateways.get(ENT2), what="status")
+        gw = svc.ingest.gateways.gateways[ENT2]
+        assert (gw.state, gw.since_ms) == ("offline", 1795312800000)
+        await publish_raw(mosquitto.port, f"hazmon/v1/320902/{ENT2}/status", b'{"state":"up"}')
+        await wait_for(lambda: svc.rejects.batches.get(ENT2, "wrong_shape"), what="bad status")
+        assert svc.health()["gateways"]["offline"] == 1
+
+
+async def test_owned_regions_limit_subscriptions(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
+) -> None:
+    settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique,
+                             mqtt={"regions": ["320921"]})
+    async with running(Service(settings)) as svc:
+        assert svc.health()["broker"]["subscriptions"] == ["hazmon/v1/320921/+/+"]
+        await publish_all(mosquitto.port, "320902", ENT2,
+                          [batch([{"tag": "MHS-02.V201.TT01", "value": 20.0, "ts": BASE_MS}])])
+        await publish_all(mosquitto.port, "320921", ENT,
+                          [batch([{"tag": TAGS[0], "value": 1.0, "ts": BASE_MS}])])
+        await wait_for(lambda: count_points(influxdb.url, unique), expect=lambda n: n == 1,
+                       what="own region only")
+        await asyncio.sleep(0.3)
+        assert svc.health()["counters"]["mqtt_messages"] == 1
