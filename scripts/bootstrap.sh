@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install everything hazmon needs on a fresh Debian machine. Safe to run twice: it only
+# installs what is missing, and reinstalls Python packages only when pyproject.toml changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have_pg() { compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; }
+
+need=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v mosquitto_pub >/dev/null 2>&1 || need+=(mosquitto-clients)
+command -v influxd >/dev/null 2>&1 || need+=(influxdb)
+have_pg || need+=(postgresql)
+python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
+
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  echo "bootstrap: installing Debian packages: ${need[*]}" >&2
+  $sudo apt-get update -qq
+  # hazmon starts its own servers on free ports; system-wide ones are not needed.
+  DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $sudo apt-get install -y -qq \
+    --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "bootstrap: creating .venv" >&2
+  python3 -m venv .venv
+fi
+stamp=.venv/.hazmon-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "bootstrap: installing Python packages into .venv" >&2
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  echo "$want" > "$stamp"
+fi
