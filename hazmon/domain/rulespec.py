@@ -63,10 +63,12 @@ class TrendRule(_Strict):
     enabled: bool = True
     window_s: float = Field(default=600.0, ge=30, le=86_400)
     horizon_s: float = Field(default=1800.0, gt=0, le=7 * 86_400)
-    min_points: int = Field(default=12, ge=5, le=64)
-    # |slope / standard error| needed before a slope counts; 5 keeps white noise quiet
-    # even though overlapping windows are tested again every few seconds.
-    t_min: float = Field(default=5.0, ge=2, le=100)
+    # Fewer points give a t-statistic with heavy tails (few degrees of freedom).
+    min_points: int = Field(default=20, ge=5, le=64)
+    # |slope / standard error| needed before a slope counts. White noise exceeds 6 in
+    # about one fit in 10⁵ (20 points) to 10⁷ (60 points); the window is refitted every
+    # window/60, so a lower bar would fire on noise every few days per sensor.
+    t_min: float = Field(default=6.0, ge=2, le=100)
     confirm: int = Field(default=3, ge=1, le=20)  # consecutive fits that must agree
 
 

@@ -1,0 +1,196 @@
+"""The engine as a whole: batches, snapshot/restore, reload, hot-path bookkeeping."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from hazmon.domain.reading import Reading
+from hazmon.domain.registry import Registry
+from hazmon.domain.signal import SignalKind
+from hazmon.rules import SNAPSHOT_VERSION, RulesConfigError, RulesEngine, parse_rules_file
+from tests.rules.conftest import (
+    ENT,
+    GD1,
+    GD2,
+    GD3,
+    LEVEL,
+    PRESSURE,
+    T0,
+    default_sensors,
+    feed,
+    kinds,
+    make_registry,
+    raised,
+    reading,
+    sensor,
+)
+
+VOTE = {"name": "gas_second", "level": "second", "k": 2, "tags": [GD1, GD2, GD3]}
+
+
+def roundtrip(engine: RulesEngine, reg: Registry) -> RulesEngine:
+    """Snapshot through JSON text, as a restart would."""
+    snap = json.loads(json.dumps(engine.snapshot()))
+    return RulesEngine.restore(reg, snap, gateway_silence_s=86_400)
+
+
+class TestSnapshot:
+    def test_restore_does_not_reraise(self) -> None:
+        reg = make_registry(voting=[VOTE])
+        engine = RulesEngine(reg, gateway_silence_s=86_400)
+        feed(engine, reg, LEVEL, [(t, 10.8) for t in range(0, 130, 10)])
+        feed(engine, reg, GD1, [(0, 60.0)])
+        feed(engine, reg, GD2, [(0, 60.0)])
+        feed(engine, reg, PRESSURE, [(0, 0.9)])  # on-delay pending at the snapshot
+        engine.gateway_status(ENT, False, T0 + 200_000)
+        before = sorted(s.key for s in engine.active())
+        assert ("91320921MA1XXXXX0Q", "@MHS-01", "vote_gas_second") in before
+
+        restored = roundtrip(engine, reg)
+        assert sorted(s.key for s in restored.active()) == before
+        assert [s.message for s in restored.active()] == [s.message for s in engine.active()]
+        # Still above high-high, still 2oo3, gateway still offline: nothing new.
+        out = feed(restored, reg, LEVEL, [(140, 10.9)])
+        out += feed(restored, reg, GD1, [(201, 61.0)])
+        out += feed(restored, reg, GD2, [(201, 61.0)])
+        out = [s for s in out if s.rule != "gateway_offline"]  # readings clear that one
+        assert out == []
+        # The pending on-delay continues from where it was.
+        assert kinds(feed(restored, reg, PRESSURE, [(15, 0.9)])) == [("raise", "high")]
+        # And clearing works as usual.
+        out = feed(restored, reg, LEVEL, [(t, 5.0) for t in range(150, 220, 10)])
+        assert ("clear", "high_high") in kinds(out)
+
+    def test_snapshot_is_plain_json(self, engine: RulesEngine, reg: Registry) -> None:
+        feed(engine, reg, LEVEL, [(t, 5.0 + 0.001 * t) for t in range(0, 100, 5)])
+        snap = engine.snapshot()
+        assert snap["version"] == SNAPSHOT_VERSION
+        assert json.loads(json.dumps(snap)) == snap
+
+    def test_restore_keeps_the_trend_window(self) -> None:
+        reg = make_registry([sensor(LEVEL)])
+        rng = np.random.default_rng(7)
+        series = [(t, 5.0 + 0.005 * t + 0.05 * rng.standard_normal()) for t in range(0, 1200, 5)]
+        whole = RulesEngine(reg, gateway_silence_s=86_400)
+        expected = feed(whole, reg, LEVEL, series)
+        split = RulesEngine(reg, gateway_silence_s=86_400)
+        first = feed(split, reg, LEVEL, series[:40])
+        split = roundtrip(split, reg)
+        rest = feed(split, reg, LEVEL, series[40:])
+        assert kinds(first + rest) == kinds(expected)
+        assert [s.ts_ms for s in first + rest] == [s.ts_ms for s in expected]
+
+    def test_wrong_version(self, reg: Registry) -> None:
+        with pytest.raises(ValueError, match="version"):
+            RulesEngine.restore(reg, {"version": 99})
+
+
+class TestReload:
+    def test_keeps_state_and_clears_what_is_gone(self) -> None:
+        reg = make_registry()
+        engine = RulesEngine(reg, gateway_silence_s=86_400)
+        feed(engine, reg, GD1, [(0, 60.0)])
+        feed(engine, reg, PRESSURE, [(0, 1.1), (20, 1.1)])
+        assert {s.rule for s in engine.active()} == {"high_high", "high"}
+        # New registry: GD1 removed, pressure loses its high_high limit.
+        sensors = [s for s in default_sensors() if s["tag"] != GD1]
+        for s in sensors:
+            if s["tag"] == PRESSURE:
+                s["limits"] = {"high": 0.8}
+        new = make_registry(sensors)
+        out = engine.reload(new)
+        assert sorted((s.tag, s.rule) for s in out) == [
+            (GD1, "high"), (GD1, "high_high"), (PRESSURE, "high_high")
+        ]
+        assert all(s.kind is SignalKind.CLEAR for s in out)
+        assert out[0].message.startswith("配置变更消除：")
+        # Pressure high survives the reload: no re-raise.
+        assert feed(engine, new, PRESSURE, [(30, 1.1)]) == []
+        # A reading resolved against the old registry still finds its sensor.
+        assert engine.evaluate(reading(reg, PRESSURE, 40, 1.1)) == []
+        assert engine.evaluate(reading(reg, GD1, 40, 70.0)) == []  # gone
+
+    def test_vote_added_by_reload_raises(self) -> None:
+        reg = make_registry()
+        engine = RulesEngine(reg, gateway_silence_s=86_400)
+        feed(engine, reg, GD1, [(0, 60.0)])
+        feed(engine, reg, GD2, [(0, 60.0)])
+        out = engine.reload(make_registry(voting=[VOTE]))
+        assert kinds(out) == [("raise", "vote_gas_second")]
+        assert engine.reload(make_registry(voting=[VOTE])) == []
+
+
+class TestInputs:
+    def test_evaluate_many_sorts_by_time(self, engine: RulesEngine, reg: Registry) -> None:
+        batch = [reading(reg, GD1, t, v) for t, v in [(3, 0.0), (1, 60.0), (2, 60.0)]]
+        out = engine.evaluate_many(batch)
+        assert [(s.kind.value, s.rule, s.ts_ms - T0) for s in out] == [
+            ("raise", "high_high", 1000),
+            ("raise", "high", 1000),
+            ("clear", "high_high", 3000),
+            ("clear", "high", 3000),
+        ]
+        assert engine.late_readings == 0
+
+    def test_unknown_sensor_is_ignored(self, engine: RulesEngine) -> None:
+        other = make_registry([{**sensor(PRESSURE), "tag": "MHS-01.OTHER"}])
+        assert engine.evaluate(reading(other, "MHS-01.OTHER", 0, 99.0)) == []
+
+    def test_simulated_flag_is_carried(self, engine: RulesEngine, reg: Registry) -> None:
+        r = reading(reg, GD1, 0, 60.0)
+        sim = Reading(r.sensor, r.ts_ms, r.value, simulated=True)
+        assert all(s.simulated for s in engine.evaluate(sim))
+
+    def test_late_reading_feeds_the_window_in_order(self) -> None:
+        reg = make_registry([sensor(LEVEL)])
+        engine = RulesEngine(reg)
+        feed(engine, reg, LEVEL, [(0, 5.0), (20, 5.2)])
+        engine.evaluate(reading(reg, LEVEL, 10, 5.1))
+        st = engine._sensors[(ENT, LEVEL)]
+        assert st.window is not None
+        assert st.window.to_lists() == ([T0, T0 + 10_000, T0 + 20_000], [5.0, 5.1, 5.2])
+        assert engine.late_readings == 1
+
+
+class TestFootprint:
+    def test_window_memory_per_sensor(self) -> None:
+        reg = make_registry([sensor(LEVEL)])
+        engine = RulesEngine(reg)
+        feed(engine, reg, LEVEL, [(t, 5.0) for t in range(0, 3600, 5)])
+        w = engine._sensors[(ENT, LEVEL)].window
+        assert w is not None
+        assert len(w) <= 64
+        size = sys.getsizeof(w) + sys.getsizeof(w.ts) + sys.getsizeof(w.vs)
+        assert size <= 2048
+
+    def test_throughput_smoke(self) -> None:
+        # Not a benchmark: catches an accidental O(n) per reading or a per-reading fit.
+        reg = make_registry()
+        engine = RulesEngine(reg)
+        rs = [
+            reading(reg, tag, t, 5.0 + 0.01 * (t % 7))
+            for t in range(2000)
+            for tag in (LEVEL, PRESSURE, GD1, GD2, GD3)
+        ]
+        start = time.perf_counter()
+        for r in rs:
+            engine.evaluate(r)
+        per_reading = (time.perf_counter() - start) / len(rs)
+        assert per_reading < 200e-6
+
+
+def test_failed_reload_keeps_the_old_configuration() -> None:
+    reg = make_registry()
+    engine = RulesEngine(reg, gateway_silence_s=86_400)
+    feed(engine, reg, GD1, [(0, 60.0)])
+    bad = parse_rules_file(f"enterprises:\n  {ENT}:\n    sensors:\n      NO.SUCH: {{}}\n")
+    with pytest.raises(RulesConfigError, match=r"unknown tag NO\.SUCH"):
+        engine.reload(reg, bad)
+    assert {s.rule for s in engine.active()} == {"high_high", "high"}
+    assert feed(engine, reg, GD1, [(1, 60.0)]) == []
+    assert raised(engine.reload(reg), "high") == []
