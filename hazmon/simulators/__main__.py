@@ -1,0 +1,5 @@
+import sys
+
+from hazmon.simulators.cli import main
+
+sys.exit(main())
