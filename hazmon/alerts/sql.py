@@ -1,0 +1,271 @@
+"""A thin database adapter: the same SQL runs on SQLite (aiosqlite) and PostgreSQL
+(psycopg 3). Queries are written once with `?` placeholders and portable SQL; the
+differences live here: placeholders, DDL types, how a write transaction starts, and the
+drivers' exceptions, translated to StoreError at this boundary.
+
+URLs: "sqlite:///relative/path.db", "sqlite:////absolute/path.db" (SQLAlchemy's
+convention), "sqlite:///:memory:", "postgresql://user@host:port/dbname".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from hazmon.alerts.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[object]
+Row = tuple[Any, ...]
+
+
+class StoreConflict(StoreError):  # noqa: N818 - names the HTTP outcome (409)
+    """A uniqueness constraint held (e.g. a second open alarm for one key)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: str
+    serial_pk: str  # an auto-increment integer primary key column type
+    # serialises writers to the audit chain across processes (SQLite: BEGIN IMMEDIATE)
+    lock_audit: str | None
+
+    def ddl(self, text: str) -> str:
+        return text.replace("{serial_pk}", self.serial_pk)
+
+
+SQLITE = Dialect("sqlite", "INTEGER PRIMARY KEY AUTOINCREMENT", None)
+POSTGRES = Dialect(
+    "postgresql",
+    "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    "LOCK TABLE audit_log IN SHARE ROW EXCLUSIVE MODE",
+)
+
+
+class Tx(ABC):
+    """One open transaction: every statement in it commits or rolls back together."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run a statement; return the number of rows it changed."""
+
+    @abstractmethod
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+
+class Database(ABC):
+    """One connection, used by one task at a time (an asyncio.Lock): simple, and enough
+    for the alarm rate of one instance. Reads go through a transaction too, so a reader
+    never sees half of a state change."""
+
+    dialect: Dialect
+    url: str
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+
+    @abstractmethod
+    def transaction(self, write: bool = True) -> AbstractAsyncContextManager[Tx]:
+        """`async with db.transaction() as tx:`; write=False for a read-only snapshot."""
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self.transaction(write=False) as tx:
+            rows: list[Row] = await tx.fetchall(sql, params)
+            return rows
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+
+# --- SQLite ------------------------------------------------------------------------------
+
+
+class _SqliteTx(Tx):
+    dialect = SQLITE
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        try:
+            async with self._conn.execute(sql, tuple(params)) as cur:
+                return cur.rowcount
+        except sqlite3.IntegrityError as exc:
+            raise StoreConflict(str(exc)) from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite: {exc}") from exc
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        try:
+            async with self._conn.execute(sql, tuple(params)) as cur:
+                return [tuple(r) for r in await cur.fetchall()]
+        except sqlite3.IntegrityError as exc:
+            raise StoreConflict(str(exc)) from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"sqlite: {exc}") from exc
+
+
+class SqliteDatabase(Database):
+    dialect = SQLITE
+
+    def __init__(self, url: str, conn: aiosqlite.Connection) -> None:
+        super().__init__()
+        self.url = url
+        self._conn = conn
+
+    @classmethod
+    async def connect(cls, url: str, path: str, create: bool = True) -> SqliteDatabase:
+        if not create and path != ":memory:" and not await asyncio.to_thread(os.path.exists, path):
+            # checked first: do not leave an empty file behind when verifying a wrong path
+            raise StoreError(f"cannot open {url}: no such file")
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"cannot open {url}: {exc}") from exc
+        try:
+            # WAL: readers do not block the writer; synchronous=FULL: a committed alarm
+            # or audit entry survives a power cut.
+            for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
+                           "busy_timeout=10000"):
+                await conn.execute(f"PRAGMA {pragma}")
+        except sqlite3.Error as exc:
+            await conn.close()
+            raise StoreError(f"cannot open {url}: {exc}") from exc
+        return cls(url, conn)
+
+    @asynccontextmanager
+    async def transaction(self, write: bool = True) -> AsyncIterator[Tx]:
+        async with self._lock:
+            try:
+                # IMMEDIATE takes the write lock up front, so two processes cannot both
+                # read the audit chain head and then both append to it.
+                await self._conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as exc:
+                raise StoreError(f"sqlite: {exc}") from exc
+            try:
+                yield _SqliteTx(self._conn)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            try:
+                await self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                await self._conn.execute("ROLLBACK")
+                raise StoreError(f"sqlite commit: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+
+def _pg_sql(sql: str) -> str:
+    # psycopg uses %s and treats a literal % as a format character.
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class _PgTx(Tx):
+    dialect = POSTGRES
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        import psycopg
+
+        try:
+            cur = await self._conn.execute(_pg_sql(sql), tuple(params))
+            return int(cur.rowcount)
+        except psycopg.errors.IntegrityError as exc:
+            raise StoreConflict(str(exc)) from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"postgresql: {exc}") from exc
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        import psycopg
+
+        try:
+            cur = await self._conn.execute(_pg_sql(sql), tuple(params))
+            return [tuple(r) for r in await cur.fetchall()]
+        except psycopg.errors.IntegrityError as exc:
+            raise StoreConflict(str(exc)) from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"postgresql: {exc}") from exc
+
+
+class PostgresDatabase(Database):
+    dialect = POSTGRES
+
+    def __init__(self, url: str, conn: Any) -> None:
+        super().__init__()
+        self.url = url
+        self._conn = conn
+
+    @classmethod
+    async def connect(cls, url: str) -> PostgresDatabase:
+        try:
+            import psycopg
+        except ImportError as exc:  # the optional dependency hazmon[postgres]
+            raise StoreError("PostgreSQL needs psycopg: install hazmon[postgres]") from exc
+        try:
+            conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to {_redact(url)}: {exc}") from exc
+        return cls(url, conn)
+
+    @asynccontextmanager
+    async def transaction(self, write: bool = True) -> AsyncIterator[Tx]:
+        import psycopg
+
+        async with self._lock:
+            try:
+                async with self._conn.transaction():
+                    yield _PgTx(self._conn)
+            except psycopg.Error as exc:  # commit failures surface here
+                raise StoreError(f"postgresql: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+
+def _redact(url: str) -> str:
+    """Never log a password."""
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not at or ":" not in creds:
+        return url
+    return f"{scheme}{sep}{creds.split(':', 1)[0]}:***@{host}"
+
+
+async def connect(url: str, *, create: bool = True) -> Database:
+    """Open the database a URL names (see the module docstring for the forms);
+    create=False refuses to create a missing SQLite file."""
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if not path:
+            raise StoreError(f"no file in {url!r}")
+        return await SqliteDatabase.connect(url, path, create)
+    if url.startswith(("postgresql://", "postgres://")):
+        return await PostgresDatabase.connect(url)
+    raise StoreError(f"unsupported database URL {_redact(url)!r}: use sqlite:/// or postgresql://")

@@ -1,0 +1,417 @@
+"""The alarm store: current state of every occurrence, its history, the notification
+outbox, escalation state and the audit log, in one database (SQLite file by default,
+PostgreSQL with the same code, see `sql.py`).
+
+The `alarms` table keeps the whole record as JSON (`doc`) plus the columns the API filters
+and sorts on; both are written by the same statement. A partial unique index allows one
+open occurrence per signal key, so a duplicate raise cannot slip in even under a race.
+The schema is created and migrated at open (`schema_version`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from hazmon.alerts import audit
+from hazmon.alerts.errors import StoreError
+from hazmon.alerts.lifecycle import Alarm, AlarmState, HistoryEntry, Overlay
+from hazmon.alerts.sql import Database, Tx, connect
+from hazmon.domain.signal import PRIORITY_RANK, Category, Priority
+
+log = logging.getLogger(__name__)
+
+# version -> statements; append new versions, never edit a released one.
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        """CREATE TABLE alarms (
+            id TEXT PRIMARY KEY,
+            enterprise TEXT NOT NULL,
+            region TEXT NOT NULL,
+            hazard_source TEXT NOT NULL,
+            tag TEXT,
+            subject TEXT NOT NULL,
+            rule TEXT NOT NULL,
+            category TEXT NOT NULL,
+            priority TEXT NOT NULL,
+            priority_rank INTEGER NOT NULL,
+            tier INTEGER,
+            simulated INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            is_open INTEGER NOT NULL,
+            quiet TEXT,
+            shelved_until BIGINT,
+            raised_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            cleared_at BIGINT,
+            acked_at BIGINT,
+            closed_at BIGINT,
+            value DOUBLE PRECISION,
+            limit_value DOUBLE PRECISION,
+            message TEXT NOT NULL,
+            doc TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX alarms_open_key ON alarms (enterprise, subject, rule)"
+        " WHERE is_open = 1",
+        "CREATE INDEX alarms_region ON alarms (region, id)",
+        "CREATE INDEX alarms_enterprise ON alarms (enterprise, id)",
+        "CREATE INDEX alarms_raised ON alarms (raised_at)",
+        "CREATE INDEX alarms_shelved ON alarms (shelved_until) WHERE is_open = 1",
+        """CREATE TABLE alarm_history (
+            id {serial_pk},
+            alarm_id TEXT NOT NULL REFERENCES alarms (id),
+            seq INTEGER NOT NULL,
+            ts_ms BIGINT NOT NULL,
+            event TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            from_state TEXT NOT NULL,
+            to_state TEXT NOT NULL,
+            data TEXT NOT NULL,
+            UNIQUE (alarm_id, seq)
+        )""",
+        """CREATE TABLE outbox (
+            id {serial_pk},
+            alarm_id TEXT,
+            kind TEXT NOT NULL,
+            target TEXT,
+            payload TEXT NOT NULL,
+            dedup_key TEXT UNIQUE,
+            created_at BIGINT NOT NULL,
+            due_at BIGINT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL,
+            sent_at BIGINT,
+            last_error TEXT
+        )""",
+        "CREATE INDEX outbox_due ON outbox (status, due_at)",
+        """CREATE TABLE escalations (
+            alarm_id TEXT PRIMARY KEY REFERENCES alarms (id),
+            priority TEXT NOT NULL,
+            step INTEGER NOT NULL,
+            started_at BIGINT NOT NULL,
+            next_at BIGINT,
+            status TEXT NOT NULL,
+            updated_at BIGINT NOT NULL,
+            note TEXT
+        )""",
+        "CREATE INDEX escalations_due ON escalations (status, next_at)",
+        # Standing suppressions (a hazard source shut down) and removals from service
+        # (a sensor or hazard source under maintenance): applied to every new occurrence.
+        """CREATE TABLE holds (
+            kind TEXT NOT NULL,
+            enterprise TEXT NOT NULL,
+            hazard_source TEXT NOT NULL,
+            tag TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            since_ms BIGINT NOT NULL,
+            PRIMARY KEY (kind, enterprise, hazard_source, tag)
+        )""",
+        *audit.DDL,
+    ],
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+async def migrate(db: Database) -> int:
+    """Bring the schema to SCHEMA_VERSION; return the version found before."""
+    async with db.transaction() as tx:
+        await tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = await tx.fetchone("SELECT MAX(version) FROM schema_version")
+        found = int(row[0]) if row and row[0] is not None else 0
+        if found > SCHEMA_VERSION:
+            raise StoreError(
+                f"database schema {found} is newer than this hazmon ({SCHEMA_VERSION})"
+            )
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            for stmt in MIGRATIONS[version]:
+                await tx.execute(db.dialect.ddl(stmt))
+            await tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            log.info("alarm store %s: schema migrated to version %d", db.dialect.name, version)
+    return found
+
+
+# --- the record <-> row codec --------------------------------------------------------------
+
+
+def _alarm_doc(a: Alarm) -> dict[str, Any]:
+    return {
+        "id": a.id, "enterprise": a.enterprise, "hazard_source": a.hazard_source,
+        "tag": a.tag, "rule": a.rule, "category": a.category.value,
+        "priority": a.priority.value, "region": a.region, "tier": a.tier,
+        "simulated": a.simulated, "state": a.state.value, "value": a.value,
+        "limit": a.limit, "message": a.message, "raised_at_ms": a.raised_at_ms,
+        "active_at_ms": a.active_at_ms, "updated_at_ms": a.updated_at_ms,
+        "cleared_at_ms": a.cleared_at_ms, "acked_at_ms": a.acked_at_ms,
+        "acked_by": a.acked_by, "closed_at_ms": a.closed_at_ms,
+        "activations": a.activations,
+        "shelved": a.shelved.to_dict() if a.shelved else None,
+        "suppressed": a.suppressed.to_dict() if a.suppressed else None,
+        "out_of_service": a.out_of_service.to_dict() if a.out_of_service else None,
+        "details": dict(a.details), "history_len": a.history_len,
+    }
+
+
+def alarm_from_doc(text: str) -> Alarm:
+    d = json.loads(text)
+    return Alarm(
+        id=d["id"], enterprise=d["enterprise"], hazard_source=d["hazard_source"],
+        tag=d["tag"], rule=d["rule"], category=Category(d["category"]),
+        priority=Priority(d["priority"]), region=d["region"], tier=d["tier"],
+        simulated=d["simulated"], state=AlarmState(d["state"]), value=d["value"],
+        limit=d["limit"], message=d["message"], raised_at_ms=d["raised_at_ms"],
+        active_at_ms=d["active_at_ms"], updated_at_ms=d["updated_at_ms"],
+        cleared_at_ms=d["cleared_at_ms"], acked_at_ms=d["acked_at_ms"],
+        acked_by=d["acked_by"], closed_at_ms=d["closed_at_ms"],
+        activations=d["activations"], shelved=Overlay.from_dict(d["shelved"]),
+        suppressed=Overlay.from_dict(d["suppressed"]),
+        out_of_service=Overlay.from_dict(d["out_of_service"]),
+        details=d["details"], history_len=d["history_len"],
+    )
+
+
+def _doc_text(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+_ALARM_COLS = (
+    "id, enterprise, region, hazard_source, tag, subject, rule, category, priority,"
+    " priority_rank, tier, simulated, state, is_open, quiet, shelved_until, raised_at,"
+    " updated_at, cleared_at, acked_at, closed_at, value, limit_value, message, doc"
+)
+
+
+def _alarm_row(a: Alarm) -> tuple[object, ...]:
+    if a.raised_at_ms is None or a.updated_at_ms is None:
+        raise StoreError(f"alarm {a.id} was never raised; nothing to store")
+    return (
+        a.id, a.enterprise, a.region, a.hazard_source, a.tag, a.subject, a.rule,
+        a.category.value, a.priority.value, PRIORITY_RANK[a.priority], a.tier,
+        int(a.simulated), a.state.value, int(a.is_open), a.quiet_reason,
+        a.shelved.until_ms if a.shelved else None, a.raised_at_ms, a.updated_at_ms,
+        a.cleared_at_ms, a.acked_at_ms, a.closed_at_ms, a.value, a.limit, a.message,
+        _doc_text(_alarm_doc(a)),
+    )
+
+
+def _entry_from_row(r: Sequence[Any]) -> HistoryEntry:
+    return HistoryEntry(
+        alarm_id=r[0], seq=int(r[1]), ts_ms=int(r[2]), event=r[3], actor=r[4],
+        from_state=AlarmState(r[5]), to_state=AlarmState(r[6]), data=json.loads(r[7]),
+    )
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmFilter:
+    """What the API filters on; every field left None matches everything."""
+
+    region_prefix: str | None = None  # "32" a province, "3209" a city, "320921" a county
+    enterprise: str | None = None
+    hazard_source: str | None = None
+    tag: str | None = None
+    rule: str | None = None
+    tier: Sequence[int] | None = None
+    state: Sequence[AlarmState] | None = None
+    priority: Sequence[Priority] | None = None
+    category: Category | None = None
+    open: bool | None = None
+    simulated: bool | None = None
+    since_ms: int | None = None  # raised at or after
+    until_ms: int | None = None  # raised before
+
+    def where(self) -> tuple[str, list[object]]:
+        parts: list[str] = []
+        params: list[object] = []
+
+        def eq(col: str, value: object) -> None:
+            parts.append(f"{col} = ?")
+            params.append(value)
+
+        def among(col: str, values: Sequence[object]) -> None:
+            if not values:
+                parts.append("1 = 0")
+                return
+            parts.append(f"{col} IN ({', '.join('?' for _ in values)})")
+            params.extend(values)
+
+        if self.region_prefix is not None:
+            if not self.region_prefix.isdigit() or len(self.region_prefix) > 6:
+                raise ValueError(f"region prefix must be 1-6 digits: {self.region_prefix!r}")
+            parts.append("region LIKE ?")
+            params.append(self.region_prefix + "%")
+        for col in ("enterprise", "hazard_source", "tag", "rule"):
+            value = getattr(self, col)
+            if value is not None:
+                eq(col, value)
+        if self.tier is not None:
+            among("tier", list(self.tier))
+        if self.state is not None:
+            among("state", [s.value for s in self.state])
+        if self.priority is not None:
+            among("priority", [p.value for p in self.priority])
+        if self.category is not None:
+            eq("category", self.category.value)
+        if self.open is not None:
+            eq("is_open", int(self.open))
+        if self.simulated is not None:
+            eq("simulated", int(self.simulated))
+        if self.since_ms is not None:
+            parts.append("raised_at >= ?")
+            params.append(self.since_ms)
+        if self.until_ms is not None:
+            parts.append("raised_at < ?")
+            params.append(self.until_ms)
+        return (" WHERE " + " AND ".join(parts)) if parts else "", params
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[Alarm]
+    next_cursor: str | None  # pass back as `cursor` for the next (older) page
+
+
+MAX_PAGE = 1000
+
+
+class AlarmStore:
+    """Open with `await AlarmStore.open(url)` (creates/migrates the schema); close it."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    async def open(cls, url: str) -> AlarmStore:
+        db = await connect(url)
+        try:
+            await migrate(db)
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db)
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def __aenter__(self) -> AlarmStore:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # writes, inside the caller's transaction ---------------------------------------------
+
+    @staticmethod
+    async def save(tx: Tx, alarm: Alarm, entry: HistoryEntry | None, *, created: bool) -> None:
+        """Insert (created) or update an occurrence, and add its history entry."""
+        row = _alarm_row(alarm)
+        if created:
+            marks = ", ".join("?" for _ in row)
+            await tx.execute(f"INSERT INTO alarms ({_ALARM_COLS}) VALUES ({marks})", row)
+        else:
+            cols = [c.strip() for c in _ALARM_COLS.split(",")][1:]
+            sets = ", ".join(f"{c} = ?" for c in cols)
+            changed = await tx.execute(
+                f"UPDATE alarms SET {sets} WHERE id = ?", (*row[1:], alarm.id)
+            )
+            if changed != 1:
+                raise StoreError(f"alarm {alarm.id} not in the store")
+        if entry is not None:
+            await tx.execute(
+                "INSERT INTO alarm_history (alarm_id, seq, ts_ms, event, actor, from_state,"
+                " to_state, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (entry.alarm_id, entry.seq, entry.ts_ms, entry.event, entry.actor,
+                 entry.from_state.value, entry.to_state.value, _doc_text(dict(entry.data))),
+            )
+
+    @staticmethod
+    async def get_in(tx: Tx, alarm_id: str) -> Alarm | None:
+        row = await tx.fetchone("SELECT doc FROM alarms WHERE id = ?", (alarm_id,))
+        return alarm_from_doc(row[0]) if row else None
+
+    @staticmethod
+    async def open_by_key_in(tx: Tx, key: tuple[str, str, str]) -> Alarm | None:
+        row = await tx.fetchone(
+            "SELECT doc FROM alarms WHERE enterprise = ? AND subject = ? AND rule = ?"
+            " AND is_open = 1",
+            key,
+        )
+        return alarm_from_doc(row[0]) if row else None
+
+    @staticmethod
+    async def open_alarms_in(tx: Tx, enterprise: str, hazard_source: str | None = None,
+                             tag: str | None = None) -> list[Alarm]:
+        flt = AlarmFilter(enterprise=enterprise, hazard_source=hazard_source, tag=tag,
+                          open=True)
+        where, params = flt.where()
+        rows = await tx.fetchall(f"SELECT doc FROM alarms{where} ORDER BY id", params)
+        return [alarm_from_doc(r[0]) for r in rows]
+
+    # reads --------------------------------------------------------------------------------
+
+    async def get(self, alarm_id: str) -> Alarm | None:
+        row = await self.db.fetchone("SELECT doc FROM alarms WHERE id = ?", (alarm_id,))
+        return alarm_from_doc(row[0]) if row else None
+
+    async def history(self, alarm_id: str) -> list[HistoryEntry]:
+        rows = await self.db.fetchall(
+            "SELECT alarm_id, seq, ts_ms, event, actor, from_state, to_state, data"
+            " FROM alarm_history WHERE alarm_id = ? ORDER BY seq",
+            (alarm_id,),
+        )
+        return [_entry_from_row(r) for r in rows]
+
+    async def get_with_history(self, alarm_id: str) -> tuple[Alarm, list[HistoryEntry]] | None:
+        async with self.db.transaction(write=False) as tx:
+            alarm = await self.get_in(tx, alarm_id)
+            if alarm is None:
+                return None
+            rows = await tx.fetchall(
+                "SELECT alarm_id, seq, ts_ms, event, actor, from_state, to_state, data"
+                " FROM alarm_history WHERE alarm_id = ? ORDER BY seq",
+                (alarm_id,),
+            )
+        return alarm, [_entry_from_row(r) for r in rows]
+
+    async def open_by_key(self, key: tuple[str, str, str]) -> Alarm | None:
+        """The open occurrence of a signal key (for deduplicating raises), if any."""
+        async with self.db.transaction(write=False) as tx:
+            return await self.open_by_key_in(tx, key)
+
+    async def query(self, flt: AlarmFilter | None = None, *, limit: int = 100,
+                    cursor: str | None = None) -> Page:
+        """Newest first (ids sort by raise time); keyset paging by `cursor`."""
+        limit = max(1, min(limit, MAX_PAGE))
+        where, params = (flt or AlarmFilter()).where()
+        if cursor is not None:
+            where += (" AND" if where else " WHERE") + " id < ?"
+            params.append(cursor)
+        rows = await self.db.fetchall(
+            f"SELECT doc FROM alarms{where} ORDER BY id DESC LIMIT ?", (*params, limit + 1)
+        )
+        items = [alarm_from_doc(r[0]) for r in rows[:limit]]
+        return Page(items, items[-1].id if len(rows) > limit else None)
+
+    async def count(self, flt: AlarmFilter | None = None) -> int:
+        where, params = (flt or AlarmFilter()).where()
+        row = await self.db.fetchone(f"SELECT COUNT(*) FROM alarms{where}", params)
+        return int(row[0]) if row else 0
+
+    async def open_alarms(self, *, enterprise: str, hazard_source: str | None = None,
+                          tag: str | None = None) -> list[Alarm]:
+        async with self.db.transaction(write=False) as tx:
+            return await self.open_alarms_in(tx, enterprise, hazard_source, tag)
+
+    async def shelve_expired(self, now_ms: int) -> list[str]:
+        """Ids of open alarms whose shelve has run out."""
+        rows = await self.db.fetchall(
+            "SELECT id FROM alarms WHERE is_open = 1 AND shelved_until IS NOT NULL"
+            " AND shelved_until <= ? ORDER BY shelved_until, id",
+            (now_ms,),
+        )
+        return [r[0] for r in rows]

@@ -1,0 +1,49 @@
+"""Shared helpers of the alarm tests (a uniquely named module, importable from tests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from hazmon.alerts import ContactInfo, StaticDirectory
+from hazmon.domain.signal import AlarmSignal, Category, Priority, SignalKind
+
+T0 = int(datetime(2026, 11, 22, 2, 0, 0, tzinfo=UTC).timestamp() * 1000)
+MINUTE = 60_000
+ENT = "91320921MA1XXXXX0Q"
+HS = "MHS-01"
+TAG = "MHS-01.T101.LT01"
+
+DIRECTORY = StaticDirectory(
+    regions={ENT: "320921"},
+    tiers={(ENT, HS): 1},
+    contacts={ENT: [
+        ContactInfo("principal", "张三", "+8613800000001"),
+        ContactInfo("technical", "李四", "+8613800000002"),
+        ContactInfo("operational", "王五", "+8613800000003"),
+    ]},
+)
+
+
+@dataclass
+class FakeClock:
+    now: int = T0
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, minutes: float = 0, ms: int = 0) -> int:
+        self.now += int(minutes * MINUTE) + ms
+        return self.now
+
+
+def make_signal(kind: str = "raise", *, tag: str | None = TAG, rule: str = "high_high",
+                ts: int = T0, value: float | None = 10.61, limit: float | None = 10.5,
+                priority: Priority = Priority.HIGH, hazard_source: str = HS,
+                enterprise: str = ENT, simulated: bool = False,
+                message: str = "罐区一 T101 液位 10.61 m ≥ 高高限 10.5 m") -> AlarmSignal:
+    return AlarmSignal(
+        kind=SignalKind(kind), enterprise=enterprise, hazard_source=hazard_source, tag=tag,
+        rule=rule, category=Category.PROCESS, priority=priority, ts_ms=ts, value=value,
+        limit=limit, message=message, simulated=simulated,
+    )

@@ -1,0 +1,85 @@
+"""Fixtures for the alarm tests: a fake clock, signals, and the alarm database both as an
+SQLite file and as a real PostgreSQL server started here (hazmon.testing.postgres)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alerts_support import DIRECTORY, FakeClock
+
+from hazmon.alerts import AlarmService, AlarmStore, EscalationPolicy, UlidFactory
+from hazmon.testing.postgres import PostgresServer, find_pg_bindir
+
+# --- PostgreSQL ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer | None]:
+    """One real server for the session (each test gets its own database in it)."""
+    if find_pg_bindir() is None:
+        yield None
+        return
+    server = PostgresServer(tmp_path_factory.mktemp("pg")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'alarms.db'}"
+    server: PostgresServer | None = request.getfixturevalue("pg_server")
+    if server is None:
+        pytest.skip("no PostgreSQL server binaries installed (apt-get install postgresql)")
+    return server.create_database()
+
+
+# --- store and service ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+StoreOpener = Callable[[], Any]
+
+
+@pytest.fixture
+async def open_store(db_url: str) -> AsyncIterator[Callable[[], Any]]:
+    """`store = await open_store()`: open (again) the same database; all closed at the end."""
+    opened: list[AlarmStore] = []
+
+    async def opener() -> AlarmStore:
+        store = await AlarmStore.open(db_url)
+        opened.append(store)
+        return store
+
+    yield opener
+    for store in opened:
+        await store.close()
+
+
+@pytest.fixture
+async def store(open_store: Callable[[], Any]) -> AlarmStore:
+    s: AlarmStore = await open_store()
+    return s
+
+
+@pytest.fixture
+def make_service(clock: FakeClock) -> Callable[..., AlarmService]:
+    def make(store: AlarmStore, policy: EscalationPolicy | None = None) -> AlarmService:
+        return AlarmService(store, directory=DIRECTORY, escalation_policy=policy, clock=clock,
+                            ids=UlidFactory())
+
+    return make
+
+
+@pytest.fixture
+def service(store: AlarmStore, make_service: Callable[..., AlarmService]) -> AlarmService:
+    return make_service(store)
