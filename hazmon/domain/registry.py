@@ -147,6 +147,9 @@ class Enterprise(_Strict):
     code: EnterpriseCode
     name: str = Field(min_length=1)
     region: RegionCode
+    # A simulated plant (demo, drill, test feed): its readings and alarms are marked as
+    # such end to end and never page real people.
+    simulated: bool = False
     location: Location | None = None
     contacts: list[Contact] = Field(default_factory=list)
     hazard_sources: list[HazardSource] = Field(default_factory=list)
@@ -266,6 +269,10 @@ def load_registry(path: str | Path) -> Registry:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise RegistryError(str(p), [f"cannot read file: {exc.strerror or exc}"]) from exc
+    except UnicodeDecodeError as exc:  # e.g. saved as GBK: a reload must not crash on it
+        raise RegistryError(
+            str(p), [f"file is not UTF-8 (byte {exc.start}): save it as UTF-8"]
+        ) from exc
     return parse_registry(text, source=str(p))
 
 
@@ -287,8 +294,63 @@ def parse_registry(text: str, source: str = "<registry>") -> Registry:
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"
             problems.append(f"{_where(loc, lines)}: {msg}")
+        # The checks a model cannot express, on the raw data: so that a schema error does
+        # not hide an unknown gas or a duplicate tag until the next round.
+        problems.extend(_raw_problems(data, lines))
         raise RegistryError(source, problems) from exc
     return _index(model, lines, source)
+
+
+def _raw_problems(data: Any, lines: Mapping[Loc, int]) -> list[str]:
+    """Duplicates, unknown gases and unknown chemicals in a file that failed validation."""
+    problems: list[str] = []
+
+    def items(parent: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
+        seq = parent.get(key) if isinstance(parent, dict) else None
+        if not isinstance(seq, list):
+            return []
+        return [(i, x) for i, x in enumerate(seq) if isinstance(x, dict)]
+
+    ent_codes: set[Any] = set()
+    for ei, ent in items(data, "enterprises"):
+        eloc: Loc = ("enterprises", ei)
+        code = ent.get("code")
+        if isinstance(code, str) and code in ent_codes:
+            problems.append(f"{_where((*eloc, 'code'), lines)}: duplicate enterprise {code}")
+            continue
+        ent_codes.add(code)
+        hs_codes: set[Any] = set()
+        tags: set[Any] = set()
+        for hi, hs in items(ent, "hazard_sources"):
+            hloc: Loc = (*eloc, "hazard_sources", hi)
+            hcode = hs.get("code")
+            if isinstance(hcode, str) and hcode in hs_codes:
+                where = _where((*hloc, "code"), lines)
+                problems.append(f"{where}: duplicate hazard source {hcode}")
+                continue
+            hs_codes.add(hcode)
+            for ii, item in items(hs, "inventory"):
+                name, cas = item.get("chemical"), item.get("cas")
+                if (isinstance(name, str) and name
+                        and item.get("critical_tonnes") is None and item.get("beta") is None
+                        and chemicals.find_chemical(name, cas if isinstance(cas, str) else None)
+                        is None):
+                    problems.append(
+                        f"{_where((*hloc, 'inventory', ii, 'chemical'), lines)}: unknown "
+                        f"chemical {name!r}: give a known name or CAS, or its critical_tonnes "
+                        "and beta"
+                    )
+            for si, sensor in items(hs, "sensors"):
+                sloc: Loc = (*hloc, "sensors", si)
+                tag = sensor.get("tag")
+                if isinstance(tag, str) and tag in tags:
+                    problems.append(f"{_where((*sloc, 'tag'), lines)}: duplicate tag {tag}")
+                    continue
+                tags.add(tag)
+                gas = sensor.get("gas")
+                if isinstance(gas, str) and gases.find_gas(gas) is None:
+                    problems.append(f"{_where((*sloc, 'gas'), lines)}: unknown gas {gas!r}")
+    return problems
 
 
 def _index(model: RegistryFile, lines: Mapping[Loc, int], source: str) -> Registry:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import reprlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -21,6 +22,7 @@ from hazmon.domain.registry import Registry
 
 # Before 2000-01-01: almost always epoch seconds sent as milliseconds, or a clock at zero.
 MIN_PLAUSIBLE_MS = 946_684_800_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Reason(StrEnum):
@@ -75,19 +77,29 @@ class BatchRejected(Exception):  # noqa: N818 - a rejection, not a crash
 _QUALITY = {q.value: q for q in Quality}
 
 
+def _short(value: Any) -> str:
+    """repr of untrusted input for a message: bounded in size and depth (a plain repr of
+    a list nested a thousand deep raises RecursionError)."""
+    return reprlib.repr(value)
+
+
 def parse_time(value: Any) -> int:
     """RFC 3339 with an offset, or integer epoch milliseconds → UTC epoch milliseconds."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str):
         try:
-            dt = datetime.fromisoformat(value)
+            # RFC 3339 allows a lower-case "z"; fromisoformat (3.11) takes only "Z".
+            dt = datetime.fromisoformat(value[:-1] + "Z" if value.endswith("z") else value)
         except ValueError:
             raise ValueError(f"time {value!r} is not RFC 3339") from None
         if dt.tzinfo is None:
             raise ValueError(f"time {value!r} has no UTC offset")
-        return int(dt.timestamp() * 1000)
-    raise ValueError(f"time {value!r} is neither RFC 3339 nor integer epoch milliseconds")
+        # Integer arithmetic: `dt.timestamp() * 1000` loses a millisecond to float
+        # rounding for some times (e.g. 2039-07-06T01:24:33.693Z).
+        delta = dt - _EPOCH
+        return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+    raise ValueError(f"time {_short(value)} is neither RFC 3339 nor integer epoch milliseconds")
 
 
 def _loads(payload: bytes) -> Any:
@@ -166,12 +178,14 @@ class Decoder:
         data, readings = self._batch(payload)
         seq = data.get("seq")
         if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool) or seq < 0):
-            raise BatchRejected(Reason.WRONG_SHAPE, f"seq {seq!r} must be a non-negative integer")
+            raise BatchRejected(
+                Reason.WRONG_SHAPE, f"seq {_short(seq)} must be a non-negative integer"
+            )
         out.seq = seq
         simulated = data.get("simulated", False)
         if not isinstance(simulated, bool):
             raise BatchRejected(Reason.WRONG_SHAPE, "`simulated` must be true or false")
-        out.simulated = simulated
+        out.simulated = simulated = simulated or ent.simulated
         batch_ts: int | None = None
         if "ts" in data:
             try:
@@ -201,7 +215,7 @@ class Decoder:
                     value = float(value)
                 else:
                     reject(Rejection(
-                        Reason.WRONG_TYPE, f"value {value!r} is not a number", i, tag, r
+                        Reason.WRONG_TYPE, f"value {_short(value)} is not a number", i, tag, r
                     ))
                     continue
             if not math.isfinite(value):
@@ -237,7 +251,7 @@ class Decoder:
             else:
                 found = _QUALITY.get(q) if isinstance(q, str) else None
                 if found is None:
-                    reject(Rejection(Reason.BAD_QUALITY, f"quality {q!r} unknown", i, tag, r))
+                    reject(Rejection(Reason.BAD_QUALITY, f"quality {_short(q)} unknown", i, tag, r))
                     continue
                 quality = found
             append(Reading(info, ts, value, quality, simulated))

@@ -13,22 +13,27 @@ import contextlib
 import logging
 import signal
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Coroutine, Generator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import uvicorn
 
 from hazmon import __version__
+from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory
 from hazmon.api import create_app
 from hazmon.domain.registry import Registry, RegistryError, load_registry
+from hazmon.domain.rulespec import RulesFile
 from hazmon.ingest.influx import InfluxClient, InfluxError
 from hazmon.ingest.mqtt_source import MqttSource
 from hazmon.ingest.pipeline import Ingest, wall_ms
 from hazmon.ingest.rejects import RejectStore
 from hazmon.ingest.sink import InfluxSink
 from hazmon.ingest.spool import Spool
-from hazmon.ingest.topics import owned_regions, subscriptions
+from hazmon.ingest.topics import Channel, owned_regions, subscriptions, topic_for
+from hazmon.rules.file import load_rules_file
+from hazmon.service.alarming import RulesStage
 from hazmon.service.metrics import Metrics
 from hazmon.service.settings import Settings
 
@@ -66,10 +71,19 @@ class Service:
                              self.metrics, clock)
         self.source = MqttSource(settings.mqtt, self.ingest.handle, self.topic_filters,
                                  self.metrics)
+        self.rules_file: RulesFile | None = (
+            load_rules_file(settings.alarms.rules_file, self.registry)
+            if settings.alarms.rules_file is not None else None
+        )
+        # Opened in run(): they need the event loop.
+        self.alarm_store: AlarmStore | None = None
+        self.alarms: AlarmService | None = None
+        self.rules: RulesStage | None = None
         self.app = create_app(self)
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
         self._started = time.monotonic()
+        self._tasks: set[asyncio.Task[None]] = set()
         self.http_port: int | None = None
         self.metrics.gauge("hazmon_registry_sensors", "Sensors in the loaded registry",
                            fn=lambda: len(self.registry.sensors))
@@ -98,16 +112,39 @@ class Service:
         self.registry_error = None
         self.registry_loaded_ms = self.clock()
         self.ingest.set_registry(registry)
+        if self.alarms is not None:
+            self.alarms.directory = RegistryDirectory(registry)
         log.info("registry reloaded: %d enterprises, %d sensors", len(registry.enterprises),
                  len(registry.sensors))
 
     # --- running ----------------------------------------------------------------------------
+
+    async def _open_alarms(self) -> RulesStage:
+        self.alarm_store = await AlarmStore.open(self.settings.alarm_db_url)
+        self.alarms = AlarmService(self.alarm_store, directory=RegistryDirectory(self.registry),
+                                   clock=self.clock)
+        if self.settings.alarms.publish_to_plants:
+            self.alarms.subscribe(self._to_plant)
+        self.rules = RulesStage(self.registry, self.alarms, self.metrics, self.clock,
+                                self.settings.data_dir / "rules-state.json", self.rules_file)
+        self.ingest.consumers.append(self.rules)
+        return self.rules
+
+    async def _to_plant(self, event: dict[str, Any]) -> None:
+        """The plant's own HMI hears of its alarms on its `alarms` topic (CONTRACT §2)."""
+        region = event.get("region")
+        if not region:
+            return
+        topic = topic_for(str(region), str(event["enterprise"]), Channel.ALARMS)
+        if not await self.source.publish(topic, orjson.dumps(event), qos=1):
+            log.warning("alarm %s not sent to %s: broker not connected", event["id"], topic)
 
     async def run(self) -> None:
         try:
             await self.influx.ensure_database()
         except InfluxError as exc:
             log.warning("InfluxDB not ready at start (%s); readings go to the spool", exc)
+        rules = await self._open_alarms()
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
@@ -121,6 +158,7 @@ class Service:
                 source = tg.create_task(self.source.run(), name="mqtt-source")
                 http = tg.create_task(server.serve(), name="http")
                 watcher = tg.create_task(self._watch_registry(), name="registry-watch")
+                ticker = tg.create_task(rules.run(self.settings.alarms.tick_s), name="rules-tick")
                 ready = tg.create_task(self._signal_ready(server), name="readiness")
                 await self._stop.wait()
                 log.info("stopping: flushing the writer (deadline %.0f s)", SHUTDOWN_DEADLINE_S)
@@ -134,10 +172,13 @@ class Service:
                                 "will be redelivered")
                     writer.cancel()
                 source.cancel()
+                ticker.cancel()
                 server.should_exit = True
                 await http
         finally:
             await self.influx.aclose()
+            if self.alarm_store is not None:
+                await self.alarm_store.close()
             log.info("stopped")
 
     async def _signal_ready(self, server: uvicorn.Server) -> None:
@@ -153,7 +194,17 @@ class Service:
 
     def _on_sighup(self) -> None:
         if self.reload_registry():
-            asyncio.get_running_loop().create_task(self.source.sync_subscriptions())
+            self._background(self._after_reload())
+
+    def _background(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)  # keep a reference until it finishes
+        task.add_done_callback(self._tasks.discard)
+
+    async def _after_reload(self) -> None:
+        await self.source.sync_subscriptions()
+        if self.rules is not None:
+            await self.rules.reload(self.registry)
 
     async def _watch_registry(self) -> None:
         poll = self.settings.registry_poll_s
@@ -165,7 +216,7 @@ class Service:
             if mtime != self._registry_mtime:
                 self._registry_mtime = mtime
                 if self.reload_registry():
-                    await self.source.sync_subscriptions()
+                    await self._after_reload()
 
     # --- health -------------------------------------------------------------------------------
 

@@ -74,6 +74,15 @@ class IngestSettings(_Section):
     rejects_file_bytes: int = Field(default=16 * 1024**2, ge=1024)
 
 
+class AlarmSettings(_Section):
+    # "sqlite:///path/alarms.db" (default: <data_dir>/alarms.db) or "postgresql://..."
+    # when several instances share the alarm state.
+    db_url: str | None = None
+    rules_file: Path | None = None  # per-sensor rule overrides (hazmon.rules.file)
+    tick_s: float = Field(default=1.0, gt=0)
+    publish_to_plants: bool = True  # alarm events on hazmon/v1/{region}/{enterprise}/alarms
+
+
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = 8080
@@ -93,10 +102,15 @@ class Settings(BaseSettings):
     spool: SpoolSettings = Field(default_factory=SpoolSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    alarms: AlarmSettings = Field(default_factory=AlarmSettings)
 
     @property
     def spool_dir(self) -> Path:
         return self.spool.dir or self.data_dir / "spool"
+
+    @property
+    def alarm_db_url(self) -> str:
+        return self.alarms.db_url or f"sqlite:///{self.data_dir / 'alarms.db'}"
 
     @classmethod
     def settings_customise_sources(

@@ -196,6 +196,7 @@ def generate_registry(
                 "code": code,
                 "name": name,
                 "region": region.code,
+                "simulated": True,
                 "location": {
                     "lat": round(region.lat + rng.uniform(-0.05, 0.05), 4),
                     "lon": round(region.lon + rng.uniform(-0.05, 0.05), 4),

@@ -1,0 +1,110 @@
+"""The rules stage: readings and gateway status in, alarm signals to the alarm service.
+
+It is the `ReadingConsumer` the ingest pipeline hands every accepted reading to. The
+engine is pure; this stage owns its clock tick, its persisted state and the counters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from hazmon.alerts import AlarmService
+from hazmon.domain.reading import Reading
+from hazmon.domain.registry import Registry
+from hazmon.domain.rulespec import RulesFile
+from hazmon.domain.signal import AlarmSignal
+from hazmon.rules import RulesEngine
+from hazmon.service.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+class RulesStage:
+    def __init__(
+        self,
+        registry: Registry,
+        alarms: AlarmService,
+        metrics: Metrics,
+        clock: Callable[[], int],
+        state_file: Path | None = None,
+        rules: RulesFile | None = None,
+    ) -> None:
+        self.alarms = alarms
+        self.clock = clock
+        self.state_file = state_file
+        self.engine = self._start_engine(registry, rules)
+        self.signals = metrics.counter(
+            "hazmon_rules_signals_total", "Alarm signals from the rules engine", ("kind", "rule"))
+        self.evaluated = metrics.counter(
+            "hazmon_rules_readings_total", "Readings evaluated by the rules engine")
+        self.errors = metrics.counter(
+            "hazmon_rules_signal_errors_total", "Signals the alarm service could not take")
+
+    def _start_engine(self, registry: Registry, rules: RulesFile | None) -> RulesEngine:
+        if self.state_file is not None and self.state_file.exists():
+            try:
+                snap = json.loads(self.state_file.read_text(encoding="utf-8"))
+                engine = RulesEngine.restore(registry, snap, rules)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                log.error("rules state %s unusable (%s); starting fresh", self.state_file, exc)
+            else:
+                log.info("rules state restored from %s: %d active conditions",
+                         self.state_file, len(engine.active()))
+                return engine
+        return RulesEngine(registry, rules)
+
+    async def _deliver(self, signals: Sequence[AlarmSignal]) -> None:
+        for s in signals:
+            self.signals.inc(1, s.kind.value, s.rule)
+            try:
+                await self.alarms.handle_signal(s)
+            except Exception:  # one bad signal must not stop ingest; it is logged and counted
+                self.errors.inc()
+                log.exception("alarm service refused signal %s", s.key)
+
+    async def on_readings(self, readings: list[Reading]) -> None:
+        self.evaluated.inc(len(readings))
+        signals = self.engine.evaluate_many(readings)
+        if signals:
+            await self._deliver(signals)
+
+    async def on_gateway(self, enterprise: str, online: bool, ts_ms: int) -> None:
+        await self._deliver(self.engine.gateway_status(enterprise, online, ts_ms))
+
+    async def reload(self, registry: Registry) -> None:
+        await self._deliver(self.engine.reload(registry))
+
+    async def run(self, tick_s: float = 1.0, save_every_s: float = 30.0) -> None:
+        """Clock ticks (stale data, delays, shelve expiry, escalation) and state saves."""
+        since_save = 0.0
+        try:
+            while True:
+                await asyncio.sleep(tick_s)
+                now = self.clock()
+                await self._deliver(self.engine.tick(now))
+                try:
+                    await self.alarms.tick(now)
+                except Exception:
+                    log.exception("alarm service tick failed")
+                since_save += tick_s
+                if since_save >= save_every_s:
+                    since_save = 0.0
+                    await asyncio.to_thread(self.save)
+        finally:
+            self.save()
+
+    def save(self) -> None:
+        """Write the engine state atomically, so a restart neither forgets nor re-raises."""
+        if self.state_file is None:
+            return
+        tmp = self.state_file.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(self.engine.snapshot()), encoding="utf-8")
+            os.replace(tmp, self.state_file)
+        except OSError as exc:
+            log.error("cannot save rules state to %s: %s", self.state_file, exc)
