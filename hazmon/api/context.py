@@ -1,0 +1,57 @@
+"""What the API needs from the running service, in one object the composition root builds.
+
+The routers depend on this, never on `hazmon.service.app.Service`, so tests build it from
+real parts (an AlarmStore on a temp file, a loaded registry) without MQTT or a writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hazmon.alerts.service import AlarmService
+from hazmon.alerts.store import AlarmStore
+from hazmon.api.ratelimit import FailureLimiter
+from hazmon.api.tokens import TokenStore
+from hazmon.domain.registry import Registry
+from hazmon.ingest.gateways import GatewayTracker
+from hazmon.ingest.influx import InfluxClient
+
+Clock = Callable[[], int]  # UTC epoch milliseconds
+
+
+def _no_simulated() -> frozenset[str]:
+    return frozenset()
+
+
+def _no_metrics() -> str:
+    return ""
+
+
+@dataclass
+class ApiContext:
+    registry: Callable[[], Registry]  # the current registry: it is swapped on reload
+    alarms: AlarmService
+    alarm_store: AlarmStore
+    tokens: TokenStore
+    gateways: GatewayTracker
+    health: Callable[[], dict[str, Any]]
+    clock: Clock
+    influx: InfluxClient | None = None  # None: telemetry answers 503, sensors omit `last`
+    influx_database: str = "hazmon"
+    metrics_text: Callable[[], str] = _no_metrics
+    # Enterprises flagged as simulated (e.g. GeneratedRegistry.simulated): the only ones a
+    # simulator token sees.
+    simulated_enterprises: Callable[[], frozenset[str]] = _no_simulated
+    # /metrics at the root without a token (Prometheus scrapes it; it holds only
+    # aggregate counters, no enterprise or alarm data). /api/v1/metrics always needs one.
+    public_metrics: bool = True
+    sse_heartbeat_s: float = 15.0
+    # Readings newer than this are looked up for the `last` value of a sensor.
+    last_reading_window_ms: int = 24 * 3600 * 1000
+    auth_failures_per_minute: int = 10
+    limiter: FailureLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limiter = FailureLimiter(self.clock, self.auth_failures_per_minute)

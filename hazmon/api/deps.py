@@ -1,0 +1,80 @@
+"""Dependencies shared by the routers, as `Annotated[..., Depends()]` aliases."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import Field
+
+from hazmon.api.context import ApiContext
+from hazmon.api.errors import RateLimited, Unauthorized
+from hazmon.api.scope import Principal, Role
+from hazmon.domain.registry import Registry
+
+log = logging.getLogger(__name__)
+
+_bearer = HTTPBearer(auto_error=False, description="hzm_… token from `hazmon token create`")
+
+
+def get_context(request: Request) -> ApiContext:
+    ctx: ApiContext = request.app.state.api
+    return ctx
+
+
+Ctx = Annotated[ApiContext, Depends(get_context)]
+
+
+def client_address(request: Request) -> str:
+    # The direct peer. Behind a reverse proxy every client shares its address; trusting
+    # X-Forwarded-For needs a configured proxy list, which is not here yet.
+    return request.client.host if request.client else "unknown"
+
+
+async def authenticate(
+    request: Request,
+    ctx: Ctx,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    address = client_address(request)
+    wait = ctx.limiter.retry_after_s(address)
+    if wait is not None:
+        raise RateLimited(f"too many failed authentications; retry in {wait} s", wait)
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        ctx.limiter.failed(address)
+        raise Unauthorized("missing bearer token (Authorization: Bearer hzm_…)")
+    principal = await ctx.tokens.verify(credentials.credentials)
+    if principal is None:
+        ctx.limiter.failed(address)
+        log.warning("rejected API token from %s", address)
+        raise Unauthorized("invalid or revoked token")
+    if principal.role is Role.SIMULATOR:
+        return Principal(principal.token_id, principal.name, principal.role, principal.scope,
+                         ctx.simulated_enterprises())
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def current_registry(ctx: Ctx) -> Registry:
+    # read once per request: a reload mid-request must not mix two registries
+    return ctx.registry()
+
+
+CurrentRegistry = Annotated[Registry, Depends(current_registry)]
+
+# Query parameters shared by the list endpoints.
+RegionQuery = Annotated[str | None, Query(
+    pattern=r"^[0-9]{1,6}$", description="region prefix: 32 a province, 3209 a city",
+)]
+EnterpriseQuery = Annotated[str | None, Query(
+    pattern=r"^[0-9A-HJ-NP-RTUW-Y]{18}$", description="enterprise code",
+)]
+HazardSourceQuery = Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+TierQuery = Annotated[list[Annotated[int, Field(ge=1, le=4)]] | None,
+                     Query(description="tier(s) 1-4; repeat for several")]
+LimitQuery = Annotated[int, Query(ge=1, le=1000, description="items per page")]
+OffsetQuery = Annotated[int, Query(ge=0, le=10_000_000, description="items to skip")]
