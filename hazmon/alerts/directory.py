@@ -32,6 +32,13 @@ class Directory(Protocol):
     def contacts_of(self, enterprise: str) -> Sequence[ContactLike]: ...
 
 
+class NotifyDirectory(Directory, Protocol):
+    """What the notifier also asks: is the enterprise a simulated plant (a demo or drill
+    feed), whose own HMI topic may hear simulated alarms."""
+
+    def is_simulated(self, enterprise: str) -> bool: ...
+
+
 @dataclass(frozen=True, slots=True)
 class StaticDirectory:
     """A directory from plain dicts (tests, tools)."""
@@ -39,6 +46,7 @@ class StaticDirectory:
     regions: Mapping[str, str] = field(default_factory=dict)
     tiers: Mapping[tuple[str, str], int] = field(default_factory=dict)
     contacts: Mapping[str, Sequence[ContactInfo]] = field(default_factory=dict)
+    simulated: frozenset[str] = frozenset()
 
     def region_of(self, enterprise: str) -> str | None:
         return self.regions.get(enterprise)
@@ -49,6 +57,9 @@ class StaticDirectory:
     def contacts_of(self, enterprise: str) -> Sequence[ContactLike]:
         return self.contacts.get(enterprise, ())
 
+    def is_simulated(self, enterprise: str) -> bool:
+        return enterprise in self.simulated
+
 
 # The parts of hazmon.domain.registry this module reads, named structurally so the alarm
 # package does not import the registry loader.
@@ -57,6 +68,8 @@ class _EnterpriseLike(Protocol):
     def region(self) -> str: ...
     @property
     def contacts(self) -> Sequence[ContactLike]: ...
+    @property
+    def simulated(self) -> bool: ...
 
 
 class _GradingLike(Protocol):
@@ -91,3 +104,7 @@ class RegistryDirectory:
     def contacts_of(self, enterprise: str) -> Sequence[ContactLike]:
         ent = self.registry.enterprises.get(enterprise)
         return ent.contacts if ent is not None else ()
+
+    def is_simulated(self, enterprise: str) -> bool:
+        ent = self.registry.enterprises.get(enterprise)
+        return bool(ent is not None and ent.simulated)

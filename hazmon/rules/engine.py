@@ -352,7 +352,7 @@ class RulesEngine:
         h = st.health
         last = st.last_ts
         late = last is not None and ts <= last
-        sim = r.simulated
+        sim = r.simulated or r.sensor.enterprise.simulated
         if late:
             self.late_readings += 1
         else:
@@ -559,7 +559,8 @@ class RulesEngine:
         return self._emit(
             raised, gw.enterprise.code, "", None, health.GATEWAY_OFFLINE, Category.DATA_HEALTH,
             priority(Severity.GATEWAY, gw.tier), ts, None, None,
-            messages.gateway(gw.enterprise, raised, state.reason, silent), False,
+            messages.gateway(gw.enterprise, raised, state.reason, silent),
+            gw.enterprise.simulated,
             {"reason": state.reason} if raised else {},
         )
 

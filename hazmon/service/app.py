@@ -22,7 +22,7 @@ import uvicorn
 
 from hazmon import __version__
 from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory
-from hazmon.api import create_app
+from hazmon.api import ApiContext, TokenStore, create_app
 from hazmon.domain.registry import Registry, RegistryError, load_registry
 from hazmon.domain.rulespec import RulesFile
 from hazmon.ingest.influx import InfluxClient, InfluxError
@@ -128,7 +128,19 @@ class Service:
         self.rules = RulesStage(self.registry, self.alarms, self.metrics, self.clock,
                                 self.settings.data_dir / "rules-state.json", self.rules_file)
         self.ingest.consumers.append(self.rules)
+        tokens = await TokenStore.open(self.alarm_store.db)
+        self.app = create_app(ApiContext(
+            registry=lambda: self.registry,  # read per request: reloads are seen at once
+            alarms=self.alarms, alarm_store=self.alarm_store, tokens=tokens,
+            gateways=self.ingest.gateways, health=self.health, metrics_text=self.metrics_text,
+            clock=self.clock, influx=self.influx,
+            influx_database=self.settings.influx.database,
+            simulated_enterprises=self.simulated_enterprises,
+        ))
         return self.rules
+
+    def simulated_enterprises(self) -> frozenset[str]:
+        return frozenset(c for c, e in self.registry.enterprises.items() if e.simulated)
 
     async def _to_plant(self, event: dict[str, Any]) -> None:
         """The plant's own HMI hears of its alarms on its `alarms` topic (CONTRACT §2)."""

@@ -8,9 +8,11 @@ import signal
 import sys
 from pathlib import Path
 
+from hazmon.api.tokens_cli import add_token_commands
 from hazmon.domain.registry import RegistryError, load_registry
 from hazmon.service.logs import setup_logging
 from hazmon.service.settings import load_settings
+from hazmon.simulators.cli import add_simulator_commands
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -52,6 +54,19 @@ def _cmd_check_registry(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from hazmon.service.demo import run_demo
+
+    setup_logging(args.log_level)
+    asyncio.run(run_demo(args.workdir, enterprises=args.enterprises, seed=args.seed,
+                         http_host=args.host, http_port=args.port))
+    return 0
+
+
+def _alarm_db(args: argparse.Namespace) -> str:
+    return load_settings(getattr(args, "config", None)).alarm_db_url
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hazmon", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -61,6 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check-registry", help="validate a registry file and show tiers")
     chk.add_argument("file", type=Path)
     chk.set_defaults(func=_cmd_check_registry)
+    demo = sub.add_parser("demo", help="run broker, InfluxDB, hazmon and simulated plants locally")
+    demo.add_argument("--workdir", type=Path, default=Path("var/demo"))
+    demo.add_argument("--enterprises", type=int, default=12)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--log-level", default="WARNING")
+    demo.set_defaults(func=_cmd_demo)
+    add_token_commands(sub, default_db=_alarm_db)
+    add_simulator_commands(sub)
     return parser
 
 
