@@ -21,6 +21,8 @@ from typing import Any, Final
 
 import yaml
 
+from hazmon.domain import chemicals
+from hazmon.domain import tier as gb18218
 from hazmon.simulators import uscc
 
 # --- tables -------------------------------------------------------------------------------
@@ -114,24 +116,16 @@ _FIRM_WORDS: Final = ("华泰", "天成", "苏化", "恒信", "金海", "联盛"
 _FIRM_KINDS: Final = ("化工有限公司", "化学有限公司", "石化有限公司", "新材料有限公司")
 
 
-def alpha(population: int) -> float:
-    """GB 18218-2018 Table 5: the exposed-population correction α."""
-    if population >= 100:
-        return 2.0
-    if population >= 50:
-        return 1.5
-    if population >= 30:
-        return 1.2
-    return 1.0 if population >= 1 else 0.5
-
-
 def grade(inventory: Sequence[tuple[str, float]], population: int) -> tuple[float, int]:
-    """(R, tier) by this module's table: R = α Σ β q/Q."""
-    r = alpha(population) * sum(
-        CHEMICALS[c].beta * t / CHEMICALS[c].critical_tonnes for c, t in inventory
-    )
-    tier = 1 if r >= 100 else 2 if r >= 50 else 3 if r >= 10 else 4
-    return r, tier
+    """(R, tier) by hazmon's own GB 18218 grading, so the generator and the service agree."""
+    items = []
+    for name, tonnes in inventory:
+        chem = chemicals.find_chemical(name, CHEMICALS[name].cas)
+        if chem is None:
+            raise KeyError(f"chemical {name!r} unknown to hazmon.domain.chemicals")
+        items.append((chem, tonnes))
+    g = gb18218.grade(items, population)
+    return g.r, g.tier if g.tier is not None else 4
 
 
 # --- output -------------------------------------------------------------------------------
@@ -285,7 +279,7 @@ def _inventory(
         items.append((chem, tonnes))
         sec_sum += spec.beta * tonnes / spec.critical_tonnes
     p = CHEMICALS[primary]
-    need = _TARGET_R[tier] / alpha(population) - sec_sum
+    need = _TARGET_R[tier] / gb18218.alpha(population) - sec_sum
     tonnes = max(round(need / p.beta * p.critical_tonnes * 2) / 2, 0.5)
     return [(primary, tonnes), *items]
 
