@@ -8,7 +8,9 @@ neither fill the disk nor hide the first examples of a new fault.
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import reprlib
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +53,21 @@ def _payload_for_inspection(payload: bytes) -> dict[str, Any]:
         return {"base64": base64.b64encode(cut).decode("ascii"), "bytes": len(payload)}
 
 
+def _json_line(rec: RejectRecord) -> bytes:
+    doc = rec.to_json()
+    try:
+        return orjson.dumps(doc, default=repr) + b"\n"
+    except TypeError:
+        pass
+    # orjson refuses lone surrogates ("\ud800", which the decoder's stdlib fallback takes)
+    # and nesting deeper than 254: bad input must not stop ingest, so escape or shorten.
+    try:
+        return json.dumps(doc, default=repr).encode("ascii") + b"\n"
+    except (ValueError, RecursionError):
+        doc["item"] = reprlib.repr(rec.item)
+        return json.dumps(doc, default=repr).encode("ascii") + b"\n"
+
+
 class RejectStore:
     def __init__(
         self, metrics: Metrics, path: Path | None = None, kept: int = 1000,
@@ -87,7 +104,7 @@ class RejectStore:
             rec = RejectRecord(now_ms, topic, enterprise, rej.reason.value, rej.detail,
                                rej.index, rej.tag, item)
             self.recent.append(rec)
-            lines.append(orjson.dumps(rec.to_json(), default=repr) + b"\n")
+            lines.append(_json_line(rec))
         if self.path is not None and lines:
             self._append(b"".join(lines))
 
