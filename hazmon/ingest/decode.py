@@ -35,6 +35,7 @@ class Reason(StrEnum):
     WRONG_TOPIC = "wrong_topic"
     UNKNOWN_ENTERPRISE = "unknown_enterprise"
     REGION_MISMATCH = "region_mismatch"
+    INTERNAL_ERROR = "internal_error"  # a fault of hazmon's, not of the sender: see the log
     # one reading
     BAD_READING = "bad_reading"
     UNKNOWN_TAG = "unknown_tag"

@@ -60,6 +60,8 @@ class Ingest:
             "hazmon_ingest_received_readings_total", "Valid readings accepted for storage")
         self.batches = metrics.counter(
             "hazmon_ingest_batches_total", "Telemetry payloads received, by outcome", ("outcome",))
+        self.internal_errors = metrics.counter(
+            "hazmon_ingest_internal_errors_total", "Messages that hit a fault in hazmon itself")
         self.seq_events = metrics.counter(
             "hazmon_ingest_seq_total", "Telemetry batches by sequence status", ("status",))
         metrics.gauge("hazmon_ingest_seq_missing_batches",
@@ -77,6 +79,20 @@ class Ingest:
         self.encoder.clear()
 
     async def handle(self, topic: str, payload: bytes, ack: Ack) -> None:
+        """Process one message. A fault of ours on one message must not stop the service, nor
+        come back forever as a redelivery: it is logged, kept with the rejects and acked."""
+        try:
+            await self._handle(topic, payload, ack)
+        except Exception as exc:
+            log.exception("internal error on a message from %s; kept with the rejects", topic)
+            self.internal_errors.inc()
+            try:
+                self.rejects.record(topic, None, [Rejection(
+                    Reason.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")], payload, self.clock())
+            finally:
+                ack()
+
+    async def _handle(self, topic: str, payload: bytes, ack: Ack) -> None:
         now_ms = self.clock()
         try:
             route = parse_topic(topic)

@@ -1,0 +1,49 @@
+"""The pipeline survives a fault of its own on one message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from hazmon.domain.registry import Registry
+from hazmon.ingest.pipeline import Ingest
+from hazmon.ingest.rejects import RejectStore
+from hazmon.service.metrics import Metrics
+from hazmon.service.settings import IngestSettings
+from tests.conftest import ENT
+
+BASE_MS = 1_795_312_800_000
+
+
+class _ExplodingSink:
+    """A sink seam that fails the way an unforeseen bug would."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def put(self, lines: list[str], ack: Any) -> None:
+        self.calls += 1
+        raise RuntimeError("boom")
+
+
+async def test_internal_error_is_kept_acked_and_does_not_propagate(
+    registry: Registry, tmp_path: Path
+) -> None:
+    metrics = Metrics()
+    rejects = RejectStore(metrics, tmp_path / "rejects.jsonl")
+    sink = _ExplodingSink()
+    ingest = Ingest(registry, sink, rejects, IngestSettings(), metrics,  # type: ignore[arg-type]
+                    clock=lambda: BASE_MS)
+    acked: list[bool] = []
+    payload = orjson.dumps({"readings": [{"tag": "MHS-01.T101.LT01", "value": 1.0,
+                                          "ts": BASE_MS}]})
+    await ingest.handle(f"hazmon/v1/320921/{ENT}/telemetry", payload, lambda: acked.append(True))
+    assert sink.calls == 1
+    assert acked == [True]
+    assert ingest.internal_errors.total() == 1
+    [rec] = list(rejects.recent)
+    assert rec.reason == "internal_error"
+    assert "RuntimeError: boom" in rec.detail
+    assert "MHS-01.T101.LT01" in (tmp_path / "rejects.jsonl").read_text()
