@@ -22,6 +22,7 @@ from hazmon.api import (
     sensors,
     stream,
     telemetry,
+    web,
 )
 from hazmon.api.context import ApiContext
 from hazmon.api.errors import install_error_handlers
@@ -62,6 +63,7 @@ def create_app(ctx: ApiContext | health.HealthSource) -> FastAPI:
         api.include_router(stream.router)  # before alarms: /alarms/stream is not an id
         api.include_router(alarms.router)
         api.include_router(kpis.router)
+        web.install(app)  # the monitoring-centre page at / (token asked for by the page)
     else:
         app.state.service = ctx
         api.include_router(health.public_metrics)  # unchanged for the old wiring

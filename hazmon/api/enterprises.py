@@ -60,6 +60,7 @@ class EnterprisePublic(BaseModel):
     code: str
     name: str
     region: str
+    simulated: bool  # a simulated plant: its alarms never page real people
     location: LocationPublic | None
     contacts: list[ContactPublic]
     tier: int | None  # the most severe tier among its hazard sources (1 = most severe)
@@ -80,7 +81,7 @@ def enterprise_tier(registry: Registry, ent: Enterprise) -> int | None:
 def _public(registry: Registry, ent: Enterprise, index: AlarmIndex,
             gateways: GatewayTracker) -> EnterprisePublic:
     return EnterprisePublic(
-        code=ent.code, name=ent.name, region=ent.region,
+        code=ent.code, name=ent.name, region=ent.region, simulated=ent.simulated,
         location=LocationPublic(lat=ent.location.lat, lon=ent.location.lon)
         if ent.location else None,
         contacts=[ContactPublic(role=c.role, name=c.name, phone=c.phone, email=c.email)
