@@ -5,10 +5,19 @@
     await service.handle_signal(signal)      # from the rules engine
     await service.ack(alarm_id, "user:li", "on it")
     await service.tick(now_ms)               # every few seconds: unshelve, escalate
+
+Notification (outbox → MQTT / webhooks / email) is in `hazmon.alerts.notify`; alarm-system
+KPIs in `hazmon.alerts.kpis`; `hazmon audit verify` in `hazmon.alerts.audit_cli`.
 """
 
 from hazmon.alerts.audit import AuditEntry, VerifyResult, verify_audit, verify_chain
-from hazmon.alerts.directory import ContactInfo, Directory, RegistryDirectory, StaticDirectory
+from hazmon.alerts.directory import (
+    ContactInfo,
+    Directory,
+    NotifyDirectory,
+    RegistryDirectory,
+    StaticDirectory,
+)
 from hazmon.alerts.errors import (
     ActionRefused,
     AlarmNotFound,
@@ -25,6 +34,7 @@ from hazmon.alerts.escalation import (
 )
 from hazmon.alerts.event import alarm_event, rfc3339
 from hazmon.alerts.holds import Hold, HoldKind
+from hazmon.alerts.kpis import KpiFigures, KpiReport, KpiScope, SensorRef, kpi_report
 from hazmon.alerts.lifecycle import (
     SHELVE_MAX_MINUTES,
     SHELVE_MIN_MINUTES,
@@ -36,7 +46,7 @@ from hazmon.alerts.lifecycle import (
 from hazmon.alerts.outbox import Notification, NotificationKind, Outbox, OutboxStatus
 from hazmon.alerts.service import AlarmService, EventStream, Listener, TickResult
 from hazmon.alerts.sql import StoreConflict
-from hazmon.alerts.store import AlarmFilter, AlarmStore, Page
+from hazmon.alerts.store import AlarmEventRow, AlarmFilter, AlarmStore, Page
 from hazmon.alerts.ulid import UlidFactory
 
 __all__ = [
@@ -46,6 +56,7 @@ __all__ = [
     "SHELVE_MIN_MINUTES",
     "ActionRefused",
     "Alarm",
+    "AlarmEventRow",
     "AlarmFilter",
     "AlarmNotFound",
     "AlarmService",
@@ -62,14 +73,19 @@ __all__ = [
     "HistoryEntry",
     "Hold",
     "HoldKind",
+    "KpiFigures",
+    "KpiReport",
+    "KpiScope",
     "Listener",
     "Notification",
     "NotificationKind",
+    "NotifyDirectory",
     "Outbox",
     "OutboxStatus",
     "Overlay",
     "Page",
     "RegistryDirectory",
+    "SensorRef",
     "StaticDirectory",
     "StoreConflict",
     "StoreError",
@@ -78,6 +94,7 @@ __all__ = [
     "UlidFactory",
     "VerifyResult",
     "alarm_event",
+    "kpi_report",
     "rfc3339",
     "verify_audit",
     "verify_chain",

@@ -25,6 +25,7 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"  # given up on: left for a person to look at
+    SKIPPED = "skipped"  # deliberately not sent (shelved, suppressed, no route...): see reason
 
 
 class NotificationKind(StrEnum):
@@ -127,6 +128,26 @@ class Outbox:
             )
         if status is OutboxStatus.DEAD:
             log.warning("notification %d given up: %s", notification_id, error)
+
+    async def mark_skipped(self, notification_id: int, now_ms: int, reason: str) -> None:
+        """Not sent on purpose (the alarm is held back, nobody is routed to); the reason is
+        kept in `last_error` so a person can see why nothing went out."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET status = ?, sent_at = ?, last_error = ?"
+                " WHERE id = ? AND status = ?",
+                (OutboxStatus.SKIPPED.value, now_ms, reason[:1000], notification_id,
+                 OutboxStatus.PENDING.value),
+            )
+
+    async def postpone(self, notification_id: int, due_at_ms: int) -> None:
+        """Look at it again at `due_at_ms` without counting an attempt (a delivery held
+        for a grouped digest)."""
+        async with self.db.transaction() as tx:
+            await tx.execute(
+                "UPDATE outbox SET due_at = ? WHERE id = ? AND status = ?",
+                (due_at_ms, notification_id, OutboxStatus.PENDING.value),
+            )
 
     async def pending_count(self) -> int:
         row = await self.db.fetchone("SELECT COUNT(*) FROM outbox WHERE status = ?",

@@ -186,7 +186,10 @@ class AlarmService:
     async def _after(self, tx: Tx, alarm: Alarm, entry: HistoryEntry, *,
                      created: bool) -> None:
         """Side effects of a transition: notifications and escalation."""
-        ts = entry.ts_ms
+        # Due, and escalation deadlines counted, from when we learn of it: a reading's own
+        # time may lie ahead (a gateway clock up to 5 min fast) or far behind (a backlog
+        # after an outage, which must not escalate at once through every step).
+        ts = self._clock()
         announce = alarm.quiet_reason is None and (
             entry.event in ("raised", "cleared")
             or (entry.event in _RELEASES and alarm.is_active and not alarm.is_acked)

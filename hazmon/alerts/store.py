@@ -112,6 +112,34 @@ MIGRATIONS: dict[int, list[str]] = {
         )""",
         *audit.DDL,
     ],
+    # The notification pipeline's plan and record (hazmon.alerts.notify): one row per
+    # (notification, channel, recipient), so a retry resends only what failed, a restart
+    # never resends what was delivered, and floods are grouped per recipient.
+    2: [
+        """CREATE TABLE notify_deliveries (
+            id {serial_pk},
+            notification_id BIGINT NOT NULL,
+            alarm_id TEXT,
+            channel TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            recipient_doc TEXT NOT NULL,
+            group_key TEXT NOT NULL,
+            dedup_key TEXT NOT NULL,
+            priority TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT,
+            created_at BIGINT NOT NULL,
+            held_at BIGINT,
+            done_at BIGINT,
+            digest_id TEXT,
+            UNIQUE (notification_id, channel, recipient)
+        )""",
+        "CREATE INDEX notify_deliveries_group ON notify_deliveries (group_key, status, done_at)",
+        "CREATE INDEX notify_deliveries_dedup ON notify_deliveries (dedup_key, channel,"
+        " recipient)",
+        "CREATE INDEX notify_deliveries_alarm ON notify_deliveries (alarm_id, id)",
+        "CREATE INDEX alarm_history_ts ON alarm_history (event, ts_ms)",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -271,6 +299,28 @@ class AlarmFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class AlarmEventRow:
+    """One raised / cleared / acknowledged history entry with its occurrence's scope
+    columns: the input of the alarm KPIs (hazmon.alerts.kpis)."""
+
+    alarm_id: str
+    enterprise: str
+    region: str
+    hazard_source: str
+    subject: str
+    rule: str
+    priority: Priority
+    tier: int | None
+    simulated: bool
+    raised_at_ms: int
+    event: str  # raised (each activation, reactivations too) | cleared | acknowledged
+    ts_ms: int
+
+
+KPI_EVENTS = ("raised", "cleared", "acknowledged")
+
+
+@dataclass(frozen=True, slots=True)
 class Page:
     items: list[Alarm]
     next_cursor: str | None  # pass back as `cursor` for the next (older) page
@@ -406,6 +456,42 @@ class AlarmStore:
                           tag: str | None = None) -> list[Alarm]:
         async with self.db.transaction(write=False) as tx:
             return await self.open_alarms_in(tx, enterprise, hazard_source, tag)
+
+    async def kpi_events(self, flt: AlarmFilter | None, since_ms: int,
+                         until_ms: int) -> list[AlarmEventRow]:
+        """Activations, clears and acknowledgements before `until_ms` of every occurrence in
+        scope that was open at some time in [since_ms, until_ms): enough to count the
+        period's activations and to tell which alarms were still active at its end.
+        `flt.since_ms/until_ms` (raise time) are ignored: the period decides."""
+        base = flt or AlarmFilter()
+        scope = AlarmFilter(
+            region_prefix=base.region_prefix, enterprise=base.enterprise,
+            hazard_source=base.hazard_source, tag=base.tag, rule=base.rule, tier=base.tier,
+            priority=base.priority, category=base.category, simulated=base.simulated,
+        )
+        where, params = scope.where()
+        cond = " AND ".join(
+            p for p in (where.removeprefix(" WHERE "),
+                        "raised_at < ?", "(closed_at IS NULL OR closed_at >= ?)") if p
+        )
+        rows = await self.db.fetchall(
+            "SELECT a.id, a.enterprise, a.region, a.hazard_source, a.subject, a.rule,"
+            " a.priority, a.tier, a.simulated, a.raised_at, h.event, h.ts_ms"
+            " FROM alarm_history h JOIN alarms a ON a.id = h.alarm_id"
+            f" WHERE h.alarm_id IN (SELECT id FROM alarms WHERE {cond})"
+            f" AND h.event IN ({', '.join('?' for _ in KPI_EVENTS)}) AND h.ts_ms < ?"
+            " ORDER BY h.ts_ms, a.id, h.seq",
+            (*params, until_ms, since_ms, *KPI_EVENTS, until_ms),
+        )
+        return [
+            AlarmEventRow(
+                alarm_id=r[0], enterprise=r[1], region=r[2], hazard_source=r[3],
+                subject=r[4], rule=r[5], priority=Priority(r[6]),
+                tier=None if r[7] is None else int(r[7]), simulated=bool(r[8]),
+                raised_at_ms=int(r[9]), event=r[10], ts_ms=int(r[11]),
+            )
+            for r in rows
+        ]
 
     async def shelve_expired(self, now_ms: int) -> list[str]:
         """Ids of open alarms whose shelve has run out."""

@@ -83,3 +83,26 @@ def make_service(clock: FakeClock) -> Callable[..., AlarmService]:
 @pytest.fixture
 def service(store: AlarmStore, make_service: Callable[..., AlarmService]) -> AlarmService:
     return make_service(store)
+
+
+# --- notification -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def receiver() -> Iterator[Any]:
+    """A real HTTP server on a free loopback port, recording webhook POSTs."""
+    from notify_support import Receiver
+
+    r = Receiver().start()
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+@pytest.fixture
+def nservice(store: AlarmStore, clock: FakeClock) -> AlarmService:
+    """An alarm service whose directory knows several enterprises, one simulated."""
+    from notify_support import NDIR
+
+    return AlarmService(store, directory=NDIR, clock=clock, ids=UlidFactory())

@@ -172,3 +172,15 @@ async def test_missing_contact_still_takes_the_step(store: AlarmStore,
         {"level": "technical", "role": "technical", "missing": True},
         {"level": "province", "region": "320000"},
     ]
+
+
+async def test_a_backlog_alarm_escalates_from_when_it_is_known(
+        service: AlarmService, clock: FakeClock) -> None:
+    """A reading from an hour ago (a gateway's backlog after an outage) must not run
+    through every escalation step at once: deadlines count from when hazmon learns of it."""
+    clock.advance(minutes=60)
+    a = await service.handle_signal(make_signal(priority=Priority.CRITICAL, ts=T0))
+    assert a is not None
+    assert (await service.tick(clock.now)).escalated == 0
+    assert (await service.tick(clock.now + 5 * MINUTE - 1)).escalated == 0
+    assert (await service.tick(clock.now + 5 * MINUTE)).escalated == 1

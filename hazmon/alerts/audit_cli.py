@@ -1,0 +1,44 @@
+"""`hazmon audit verify --db URL`: walk the audit hash chain of an alarm database.
+
+Exit status: 0 the chain is whole (prints the head hash: keep it elsewhere, e.g. in the
+daily report, so a later truncation can be seen); 1 an entry is broken (prints its seq
+and what is wrong); 2 the database cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from hazmon.alerts.audit import verify_audit
+from hazmon.alerts.errors import StoreError
+
+
+def add_audit_commands(subparsers: Any) -> argparse.ArgumentParser:
+    """Register `audit verify` on the CLI's subparsers (argparse's _SubParsersAction)."""
+    audit = subparsers.add_parser("audit", help="the tamper-evident alarm audit log")
+    sub = audit.add_subparsers(dest="audit_command", required=True)
+    verify = sub.add_parser("verify", help="check the hash chain; exit 1 at the first "
+                                           "broken entry")
+    verify.add_argument("--db", required=True, metavar="URL",
+                        help="alarm database: sqlite:///path/alarms.db or postgresql://...")
+    verify.set_defaults(func=cmd_verify)
+    parser: argparse.ArgumentParser = audit
+    return parser
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    try:
+        result = asyncio.run(verify_audit(args.db))
+    except StoreError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if result.ok:
+        print(f"OK: {result.checked} entries, head seq {result.head_seq} "
+              f"hash {result.head_hash}")
+        return 0
+    print(f"BROKEN at seq {result.broken_seq}: {result.problem} "
+          f"(last good: seq {result.head_seq} hash {result.head_hash})")
+    return 1
