@@ -17,11 +17,11 @@ from collections.abc import Callable, Coroutine, Generator
 from pathlib import Path
 from typing import Any
 
-import orjson
 import uvicorn
 
 from hazmon import __version__
 from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory
+from hazmon.alerts.notify import Notifier, plant_only_config
 from hazmon.api import ApiContext, TokenStore, create_app
 from hazmon.domain.registry import Registry, RegistryError, load_registry
 from hazmon.domain.rulespec import RulesFile
@@ -31,7 +31,7 @@ from hazmon.ingest.pipeline import Ingest, wall_ms
 from hazmon.ingest.rejects import RejectStore
 from hazmon.ingest.sink import InfluxSink
 from hazmon.ingest.spool import Spool
-from hazmon.ingest.topics import Channel, owned_regions, subscriptions, topic_for
+from hazmon.ingest.topics import owned_regions, subscriptions
 from hazmon.rules.file import load_rules_file
 from hazmon.service.alarming import RulesStage
 from hazmon.service.metrics import Metrics
@@ -79,6 +79,8 @@ class Service:
         self.alarm_store: AlarmStore | None = None
         self.alarms: AlarmService | None = None
         self.rules: RulesStage | None = None
+        self.tokens: TokenStore | None = None
+        self.notifier: Notifier | None = None
         self.app = create_app(self)
         self.ready = asyncio.Event()
         self._stop = asyncio.Event()
@@ -114,6 +116,8 @@ class Service:
         self.ingest.set_registry(registry)
         if self.alarms is not None:
             self.alarms.directory = RegistryDirectory(registry)
+        if self.notifier is not None:
+            self.notifier.directory = RegistryDirectory(registry)
         log.info("registry reloaded: %d enterprises, %d sensors", len(registry.enterprises),
                  len(registry.sensors))
 
@@ -123,12 +127,20 @@ class Service:
         self.alarm_store = await AlarmStore.open(self.settings.alarm_db_url)
         self.alarms = AlarmService(self.alarm_store, directory=RegistryDirectory(self.registry),
                                    clock=self.clock)
-        if self.settings.alarms.publish_to_plants:
-            self.alarms.subscribe(self._to_plant)
+        cfg = self.settings.alarms.notify or plant_only_config(
+            self.settings.alarms.publish_to_plants)
+        self.notifier = Notifier(self.alarm_store, cfg, RegistryDirectory(self.registry),
+                                 self.source.publish, self.clock)
+        notifier = self.notifier
+
+        async def wake(_: dict[str, Any]) -> None:  # a committed change: look at the outbox
+            notifier.wake()
+
+        self.alarms.subscribe(wake)
         self.rules = RulesStage(self.registry, self.alarms, self.metrics, self.clock,
                                 self.settings.data_dir / "rules-state.json", self.rules_file)
         self.ingest.consumers.append(self.rules)
-        tokens = await TokenStore.open(self.alarm_store.db)
+        self.tokens = tokens = await TokenStore.open(self.alarm_store.db)
         self.app = create_app(ApiContext(
             registry=lambda: self.registry,  # read per request: reloads are seen at once
             alarms=self.alarms, alarm_store=self.alarm_store, tokens=tokens,
@@ -141,15 +153,6 @@ class Service:
 
     def simulated_enterprises(self) -> frozenset[str]:
         return frozenset(c for c, e in self.registry.enterprises.items() if e.simulated)
-
-    async def _to_plant(self, event: dict[str, Any]) -> None:
-        """The plant's own HMI hears of its alarms on its `alarms` topic (CONTRACT §2)."""
-        region = event.get("region")
-        if not region:
-            return
-        topic = topic_for(str(region), str(event["enterprise"]), Channel.ALARMS)
-        if not await self.source.publish(topic, orjson.dumps(event), qos=1):
-            log.warning("alarm %s not sent to %s: broker not connected", event["id"], topic)
 
     async def run(self) -> None:
         try:
@@ -171,6 +174,9 @@ class Service:
                 http = tg.create_task(server.serve(), name="http")
                 watcher = tg.create_task(self._watch_registry(), name="registry-watch")
                 ticker = tg.create_task(rules.run(self.settings.alarms.tick_s), name="rules-tick")
+                assert self.notifier is not None
+                notify = tg.create_task(self.notifier.run(self.settings.alarms.notify_poll_s),
+                                        name="notifier")
                 ready = tg.create_task(self._signal_ready(server), name="readiness")
                 await self._stop.wait()
                 log.info("stopping: flushing the writer (deadline %.0f s)", SHUTDOWN_DEADLINE_S)
@@ -183,12 +189,15 @@ class Service:
                     log.warning("writer did not finish in time; unacknowledged messages "
                                 "will be redelivered")
                     writer.cancel()
+                notify.cancel()
                 source.cancel()
                 ticker.cancel()
                 server.should_exit = True
                 await http
         finally:
             await self.influx.aclose()
+            if self.notifier is not None:
+                await self.notifier.aclose()
             if self.alarm_store is not None:
                 await self.alarm_store.close()
             log.info("stopped")

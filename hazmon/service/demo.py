@@ -12,6 +12,7 @@ import contextlib
 import logging
 import shutil
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from hazmon.service.app import Service
@@ -55,7 +56,10 @@ def prepare(workdir: Path, enterprises: int, seed: int) -> GeneratedRegistry:
 
 
 async def run_demo(workdir: Path, *, enterprises: int = 12, seed: int = 1,
-                   http_host: str = "127.0.0.1", http_port: int = 8080) -> None:
+                   http_host: str = "127.0.0.1", http_port: int = 8080,
+                   stop: asyncio.Event | None = None,
+                   started: Callable[[Service], None] | None = None) -> None:
+    """Run until `stop` is set (by default: until SIGINT or SIGTERM)."""
     gen = await asyncio.to_thread(prepare, workdir, enterprises, seed)
     registry_file = workdir / "registry.yaml"
     codes = [e["code"] for e in gen.data["enterprises"]]
@@ -69,17 +73,22 @@ async def run_demo(workdir: Path, *, enterprises: int = 12, seed: int = 1,
             http={"host": http_host, "port": http_port},
         )
         service = Service(settings)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        if stop is None:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
         async with asyncio.TaskGroup() as tg:
             svc = tg.create_task(service.run(), name="service")
             await service.ready.wait()
+            assert service.tokens is not None
+            token, _ = await service.tokens.create("province", "32", "demo duty officer",
+                                                   service.clock())
             scenarios = demo_scenarios(codes)
             print(f"\nhazmon demo: {len(codes)} simulated enterprises, "
                   f"{len(service.registry.sensors)} sensors", flush=True)
             print(f"  monitoring page:  http://{http_host}:{service.http_port}/", flush=True)
+            print(f"  sign in with:     {token}   (province centre, regions 32…)", flush=True)
             print(f"  health:           http://{http_host}:{service.http_port}/health",
                   flush=True)
             print(f"  MQTT broker:      {broker.host}:{broker.port}   InfluxDB: {influx.url}",
@@ -90,6 +99,8 @@ async def run_demo(workdir: Path, *, enterprises: int = 12, seed: int = 1,
                 registry=gen.data, host=broker.host, port=broker.port, rate=0.5,
                 duration_s=None, speed=1.0, scenarios=scenarios, validate=False,
             ), name="simulator")
+            if started is not None:
+                started(service)
             await stop.wait()
             log.info("demo stopping")
             sim.cancel()

@@ -18,6 +18,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from hazmon.alerts.notify import NotifyConfig
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -81,6 +83,9 @@ class AlarmSettings(_Section):
     rules_file: Path | None = None  # per-sensor rule overrides (hazmon.rules.file)
     tick_s: float = Field(default=1.0, gt=0)
     publish_to_plants: bool = True  # alarm events on hazmon/v1/{region}/{enterprise}/alarms
+    # Channels (MQTT, signed webhooks, email) and routes; None: the plants' topics only.
+    notify: NotifyConfig | None = None
+    notify_poll_s: float = Field(default=1.0, gt=0)
 
 
 class HttpSettings(_Section):

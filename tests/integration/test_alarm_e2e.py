@@ -39,7 +39,7 @@ async def test_gas_reading_over_second_level_raises_alarm_to_plant_and_store(
     ready = asyncio.Event()
     async with running(Service(settings)) as svc:
         listener = asyncio.create_task(
-            _alarm_events(mosquitto.port, f"hazmon/v1/320921/{ENT}/alarms", 1, ready))
+            _alarm_events(mosquitto.port, f"hazmon/v1/320921/{ENT}/alarms", 2, ready))
         await ready.wait()
         # Chlorine detector: GB 50493 second level = 200 % of MAC 1 mg/m³ ≈ 0.68 ppm.
         await publish_all(mosquitto.port, "320921", ENT, [
@@ -49,7 +49,10 @@ async def test_gas_reading_over_second_level_raises_alarm_to_plant_and_store(
         events = await asyncio.wait_for(listener, 20)
         assert svc.alarm_store is not None
         page = await svc.alarm_store.query(limit=10)
-    ev = events[0]
+    # Both levels hold at 1.5 ppm: first level (high) and second level (high_high), each
+    # its own alarm, as GB 50493 detectors latch each level.
+    assert sorted(e["rule"] for e in events) == ["high", "high_high"]
+    ev = next(e for e in events if e["rule"] == "high_high")
     assert ev["event"] == "raised"
     assert ev["state"] == "unack_active"
     assert (ev["enterprise"], ev["hazard_source"], ev["tag"]) == (ENT, "MHS-01", "MHS-01.GD03")
@@ -58,4 +61,4 @@ async def test_gas_reading_over_second_level_raises_alarm_to_plant_and_store(
     assert ev["limit"] == pytest.approx(0.678, abs=0.001)
     assert ev["ts"] == "2026-11-22T02:00:01Z"
     assert "二级" in ev["message"]
-    assert [a.id for a in page.items] == [ev["id"]]
+    assert sorted(a.id for a in page.items) == sorted(e["id"] for e in events)

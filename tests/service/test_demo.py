@@ -1,0 +1,43 @@
+"""The README's run command: a newcomer sees alarms within a minute."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hazmon.service.app import Service
+from hazmon.service.demo import run_demo
+
+pytestmark = pytest.mark.integration
+
+
+async def test_demo_raises_alarms_within_a_minute(tmp_path: Path) -> None:
+    stop = asyncio.Event()
+    holder: list[Service] = []
+    demo = asyncio.create_task(run_demo(tmp_path / "demo", enterprises=4, http_port=0,
+                                        stop=stop, started=holder.append))
+    try:
+        t0 = time.monotonic()
+        while not holder:
+            assert not demo.done(), demo.exception()
+            await asyncio.sleep(0.1)
+        svc = holder[0]
+        assert svc.alarm_store is not None
+        alarms = []
+        while time.monotonic() - t0 < 60 and not alarms:
+            alarms = (await svc.alarm_store.query(limit=10)).items
+            await asyncio.sleep(0.5)
+        assert alarms, "no alarm within a minute of starting the demo"
+        assert all(a.simulated for a in alarms)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.http_port}") as http:
+            page = await http.get("/")
+            health = (await http.get("/health")).json()
+        assert page.status_code == 200 and "危险" in page.text
+        assert health["counters"]["stored"] > 0
+    finally:
+        stop.set()
+        await asyncio.wait_for(demo, 30)
