@@ -315,8 +315,8 @@ class RulesEngine:
                 last = st.watch_from
             if now_ms - last < h.stale_after_ms:
                 continue
-            offline = st.gateway is not None and st.gateway.state.active
-            if health.stale_tick(h, last, now_ms, offline):
+            held = st.gateway is not None and health.holds_stale(st.gateway.state)
+            if health.stale_tick(h, last, now_ms, held):
                 out.append(
                     self._health_signal(
                         st, health.STALE, _RAISED, now_ms, None, st.simulated,
@@ -615,6 +615,7 @@ class RulesEngine:
                     "reason": gw.state.reason,
                     "offline_ms": gw.state.offline_ms,
                     "last_seen_ms": gw.state.last_seen_ms,
+                    "catch_up_ms": gw.state.catch_up_ms,
                     "watch_from": gw.watch_from,
                 }
                 for code, gw in self._gateways.items()
@@ -691,6 +692,7 @@ class RulesEngine:
                 g = gw.state
                 g.active, g.reason = bool(e["active"]), str(e["reason"])
                 g.offline_ms, g.last_seen_ms = e["offline_ms"], e["last_seen_ms"]
+                g.catch_up_ms = e.get("catch_up_ms")
                 gw.watch_from = e["watch_from"]
         for e in _records(snap.get("votes")):
             vote = self._votes.get((e["enterprise"], e["hazard_source"], e["rule"]))

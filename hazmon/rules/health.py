@@ -9,7 +9,11 @@ Rules (all `Category.DATA_HEALTH`):
   nothing at all came from the enterprise for `GatewayRule.silence_s`. Cleared by an
   ``online`` status or by any reading newer than the offline status. Its signal has
   ``tag=None`` and ``hazard_source=""`` (it concerns the whole enterprise), so its key is
-  ``(enterprise, "@", "gateway_offline")``.
+  ``(enterprise, "@", "gateway_offline")``. Back online, a gateway first sends its
+  backlog (older readings, in order); until data as new as its ``online`` status has
+  arrived it is *catching up*, and its sensors' stale is held as while it was offline:
+  a clock tick between the ``online`` and the end of the backlog must not find every
+  sensor of the plant stale (a flood of stale alarms after every outage).
 - ``frozen``: the value stayed within `FrozenRule.tolerance` of the same value for
   `FrozenRule.after_s` — a stuck transmitter or a gateway repeating its last value.
 - ``bad_quality``: the reading says quality ``bad``; cleared by the next reading that
@@ -131,11 +135,12 @@ def frozen_step(fz: Frozen, value: float, ts_ms: int) -> int:
 class Gateway:
     """Liveness of one enterprise's gateway."""
 
-    __slots__ = ("active", "last_seen_ms", "offline_ms", "reason", "silence_ms")
+    __slots__ = ("active", "catch_up_ms", "last_seen_ms", "offline_ms", "reason", "silence_ms")
 
     def __init__(self, silence_ms: int) -> None:
         self.silence_ms = silence_ms
         self.active = False
+        self.catch_up_ms: int | None = None  # back online at this time, backlog not in yet
         self.reason = ""  # "status" (said offline / Last Will) or "silence"
         self.offline_ms: int | None = None  # time of the newest offline status
         self.last_seen_ms: int | None = None  # newest reading or online status
@@ -147,11 +152,14 @@ def gateway_status(gw: Gateway, online: bool, ts_ms: int) -> int:
         if gw.offline_ms is not None and ts_ms < gw.offline_ms:
             return NONE  # an older "online" (e.g. a retained message) after the Last Will
         gw.offline_ms = None
+        if gw.active:
+            gw.catch_up_ms = ts_ms
         gw.last_seen_ms = ts_ms if gw.last_seen_ms is None else max(gw.last_seen_ms, ts_ms)
         return _clear(gw)
     if gw.last_seen_ms is not None and ts_ms < gw.last_seen_ms:
         return NONE  # data newer than this "offline" already arrived
     gw.offline_ms = ts_ms
+    gw.catch_up_ms = None
     gw.reason = "status"
     if gw.active:
         return NONE
@@ -163,6 +171,8 @@ def gateway_seen(gw: Gateway, ts_ms: int) -> int:
     """A reading from the enterprise arrived; data newer than an offline status clears it."""
     if gw.last_seen_ms is None or ts_ms > gw.last_seen_ms:
         gw.last_seen_ms = ts_ms
+    if gw.catch_up_ms is not None and ts_ms >= gw.catch_up_ms:
+        gw.catch_up_ms = None  # the backlog is in: live data again
     if gw.active and (gw.offline_ms is None or ts_ms > gw.offline_ms):
         gw.offline_ms = None
         return _clear(gw)
@@ -178,6 +188,12 @@ def gateway_tick(gw: Gateway, watch_from_ms: int, now_ms: int) -> int:
         gw.reason = "silence"
         return RAISED
     return NONE
+
+
+def holds_stale(gw: Gateway) -> bool:
+    """Whether the gateway's sensors must not be judged stale now: it is offline, or back
+    but still sending the backlog of its outage."""
+    return gw.active or gw.catch_up_ms is not None
 
 
 def _clear(gw: Gateway) -> int:

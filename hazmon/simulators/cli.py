@@ -20,7 +20,7 @@ import math
 import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -104,6 +104,7 @@ async def run_simulation(
     on_progress: ProgressCallback | None = None,
     handle_signals: bool = False,
     validate: bool = True,
+    on_publisher: Callable[[Publisher], None] | None = None,
 ) -> SimulationResult:
     """Simulate the enterprises of `registry` (a file or its data), or `generate` new ones,
     publishing to the broker until `duration_s` simulated seconds have passed.
@@ -111,7 +112,9 @@ async def run_simulation(
     Scenarios are specs (`NAME@HAZARD_SOURCE@START_S[...]`, see scenarios.py) or
     Scenario objects. With `record`, everything the broker delivers on the plant topics
     is recorded too (subscribed before the first publish). With `handle_signals`, SIGINT
-    and SIGTERM end the run cleanly (each gateway publishes offline).
+    and SIGTERM end the run cleanly (each gateway publishes offline). `on_publisher` is
+    called with the Publisher before it starts: a test can follow its simulated clock
+    (`Publisher.now_s`) or cut a connection with `drop_connection`.
     """
     if registry is None:
         gen = generate_registry(generate, seed, regions)
@@ -134,6 +137,8 @@ async def run_simulation(
         duration_s=duration_s, speed=speed, start=t0,
     )
     publisher = Publisher(plants, cfg, on_progress=on_progress)
+    if on_publisher is not None:
+        on_publisher(publisher)
     recorder = Recorder(host, port, record) if record is not None else None
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()

@@ -138,6 +138,15 @@ class GatewaySim:
         payload = orjson.dumps({"state": state, "ts": ts})
         return Message(self.status_topic, payload, qos=1, retain=True, sim_t=t)
 
+    def last_will(self) -> Message:
+        """The Last Will set at connect: `offline` without a time. The broker sends it when
+        the connection is lost, maybe hours after the connect, so a time written now would
+        be the connect time; with none, hazmon dates it on arrival. (A Will dated at the
+        connect is older than every reading sent since, and hazmon rightly ignores an
+        offline status older than the data it has: the demo's outage raised nothing.)"""
+        return Message(self.status_topic, orjson.dumps({"state": "offline"}), qos=1,
+                       retain=True, sim_t=self.t0)
+
     def tick(self, k: int) -> Tick:
         t = self.time_of(k)
         out = Tick(t, [])

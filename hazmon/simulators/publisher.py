@@ -154,7 +154,7 @@ class _Connection:
         self.client: aiomqtt.Client | None = None
 
     async def connect(self, t: float) -> None:
-        will = self.gw.status("offline", t)
+        will = self.gw.last_will()
         backoff = 0.2
         while True:
             client = aiomqtt.Client(
@@ -250,6 +250,14 @@ class Publisher:
         self._connections: dict[str, _Connection] = {}
         self._started = time.monotonic()
         self.connected = asyncio.Event()  # every gateway has connected once
+        self._reached = self.t0  # newest simulated time handled by any gateway
+
+    def now_s(self) -> float:
+        """How far the gateways have got, in simulated epoch seconds: the time of the newest
+        tick handled (its messages sent, or held back by an outage). Unlike `clock.now()`
+        it waits for a publisher that falls behind, and stops when the run ends, so a
+        service clocked by it never sees readings as later than they are."""
+        return self._reached
 
     def stop(self) -> None:
         """Finish after the current tick (each gateway then publishes offline and leaves)."""
@@ -321,6 +329,7 @@ class Publisher:
             for m in tick.messages:
                 await self._send(conn, m)
             self.stats.sim_s = max(self.stats.sim_s, t + gw.interval - gw.t0)
+            self._reached = max(self._reached, t)
         last = await conn.close(min(t + gw.interval, t_end))
         if last is not None:
             self._count(last)

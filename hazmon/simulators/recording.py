@@ -182,9 +182,11 @@ async def replay(
     retain_status: bool = True,
     on_progress: Callable[[ReplaySummary], None] | None = None,
     progress_every: int = 1000,
+    on_message: Callable[[Recorded], None] | None = None,
 ) -> ReplaySummary:
     """Publish a recording again; `speed` 1 is real time, 10 ten times faster,
-    `math.inf` as fast as possible."""
+    `math.inf` as fast as possible. `on_message` sees each message just before it is
+    published (a test clocks the receiving service by the replayed readings' times)."""
     if not speed > 0:
         raise ValueError("speed must be positive (math.inf: as fast as possible)")
     summary = ReplaySummary()
@@ -204,6 +206,8 @@ async def replay(
                 else:
                     summary.max_lag_s = max(summary.max_lag_s, -delay)
             retain = rec.retain or (retain_status and rec.topic.endswith("/status"))
+            if on_message is not None:
+                on_message(rec)
             await client.publish(rec.topic, rec.payload, qos=rec.qos, retain=retain)
             summary.messages += 1
             summary.bytes += len(rec.payload)

@@ -53,7 +53,7 @@ def test_every_scenario_documents_known_rules() -> None:
     for cls in SCENARIOS.values():
         assert cls.__doc__
         assert cls.expected_alarms <= RULES
-    assert ClockSkew("MHS-01").expected_alarms == {"stale"}
+    assert ClockSkew("MHS-01").expected_alarms == {"gateway_offline"}
     assert ClockSkew("MHS-01", offset_s=-600).expected_alarms == frozenset()
 
 
