@@ -155,7 +155,10 @@ class Ingest:
             self.rejects.record(topic, enterprise, [Rejection(Reason.WRONG_SHAPE, str(exc))],
                                 payload, now_ms)
             return
-        ts_ms = ts if ts is not None else now_ms
+        # A Last Will is composed when the gateway connects, so its ts is that old; the
+        # broker sends it when the connection is lost. An offline is therefore dated on
+        # arrival, or rules would take it for news older than the data since.
+        ts_ms = now_ms if state == "offline" or ts is None else ts
         if self.gateways.status(enterprise, state, ts_ms):
             for consumer in self.consumers:
                 await consumer.on_gateway(enterprise, state == "online", ts_ms)

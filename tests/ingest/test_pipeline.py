@@ -47,3 +47,33 @@ async def test_internal_error_is_kept_acked_and_does_not_propagate(
     assert rec.reason == "internal_error"
     assert "RuntimeError: boom" in rec.detail
     assert "MHS-01.T101.LT01" in (tmp_path / "rejects.jsonl").read_text()
+
+
+class _NullSink:
+    async def put(self, lines: list[str], ack: Any) -> None:
+        ack()
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.gateway: list[tuple[str, bool, int]] = []
+
+    async def on_readings(self, readings: list[Any]) -> None:
+        return None
+
+    async def on_gateway(self, enterprise: str, online: bool, ts_ms: int) -> None:
+        self.gateway.append((enterprise, online, ts_ms))
+
+
+async def test_last_will_offline_is_dated_on_arrival(registry: Registry, tmp_path: Path) -> None:
+    """A Will carries the time the gateway connected; it means 'offline now'."""
+    metrics = Metrics()
+    now = BASE_MS + 3_600_000
+    ingest = Ingest(registry, _NullSink(), RejectStore(metrics),  # type: ignore[arg-type]
+                    IngestSettings(), metrics, clock=lambda: now)
+    rec = _Recorder()
+    ingest.consumers.append(rec)
+    topic = f"hazmon/v1/320921/{ENT}/status"
+    await ingest.handle(topic, orjson.dumps({"state": "online", "ts": BASE_MS}), lambda: None)
+    await ingest.handle(topic, orjson.dumps({"state": "offline", "ts": BASE_MS}), lambda: None)
+    assert rec.gateway == [(ENT, True, BASE_MS), (ENT, False, now)]
