@@ -1,0 +1,80 @@
+"""Operations: registry reload without restart, broker restart with reconnect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hazmon.service.app import Service
+from hazmon.testing.influxdb import InfluxDB
+from hazmon.testing.mosquitto import Mosquitto
+from tests.conftest import ENT, REGISTRY_FILE
+from tests.helpers import (
+    BASE_MS,
+    batch,
+    count_points,
+    make_settings,
+    publish_all,
+    running,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+NEW_SENSOR = """          - {tag: MHS-01.T101.TT09, kind: temperature, unit: °C, range: [-20, 80],
+             limits: {high: 40, high_high: 45}}
+"""
+
+
+async def test_registry_reload_adds_sensors_and_refuses_a_bad_file(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
+) -> None:
+    reg = tmp_path / "registry.yaml"
+    original = REGISTRY_FILE.read_text(encoding="utf-8")
+    reg.write_text(original, encoding="utf-8")
+    settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique, registry=reg,
+                             registry_poll_s=0.2)
+    new_reading = batch([{"tag": "MHS-01.T101.TT09", "value": 21.5, "ts": BASE_MS}])
+    async with running(Service(settings)) as svc:
+        await publish_all(mosquitto.port, "320921", ENT, [new_reading])
+        await wait_for(lambda: svc.rejects.readings.get(ENT, "unknown_tag"), what="unknown tag")
+
+        anchor = "range: [0, 20]}\n"
+        reg.write_text(original.replace(anchor, anchor + NEW_SENSOR, 1), encoding="utf-8")
+        await wait_for(lambda: len(svc.registry.sensors) == 6, what="reload picked up")
+        await publish_all(mosquitto.port, "320921", ENT, [new_reading])
+        await wait_for(lambda: count_points(influxdb.url, unique), expect=lambda n: n == 1,
+                       what="new sensor stored")
+
+        reg.write_text(original.replace("kind: level", "kind: levle", 1), encoding="utf-8")
+        await wait_for(lambda: svc.health()["registry"]["reload_error"], what="refused reload")
+        health = svc.health()
+        assert "kind" in health["registry"]["reload_error"]
+        assert health["status"] == "degraded"
+        assert len(svc.registry.sensors) == 6  # the good registry stays in force
+
+
+async def test_broker_restart_reconnects_and_keeps_the_session(
+    tmp_path: Path, influxdb: InfluxDB, unique: str
+) -> None:
+    broker = Mosquitto(tmp_path / "mq").start()
+    try:
+        settings = make_settings(tmp_path, broker.port, influxdb.url, unique)
+        readings = [batch([{"tag": "MHS-01.T101.LT01", "value": float(i), "ts": BASE_MS + i}])
+                    for i in range(30)]
+        async with running(Service(settings)) as svc:
+            await publish_all(broker.port, "320921", ENT, readings[:10])
+            await wait_for(lambda: svc.sink.stored.total() >= 10, what="first 10 stored")
+            broker.stop()
+            await wait_for(lambda: not svc.source.connected, what="disconnect seen")
+            assert svc.health()["broker"]["state"] == "down"
+            broker.start()
+            await wait_for(lambda: svc.source.connected, what="reconnected", timeout=30)
+            await publish_all(broker.port, "320921", ENT, readings[10:])
+            await wait_for(lambda: count_points(influxdb.url, unique), expect=lambda n: n == 30,
+                           what="all 30 stored")
+            attempts = svc.source.reconnects
+            assert attempts.get("failed") >= 1 and attempts.get("ok") >= 2
+    finally:
+        broker.stop()
