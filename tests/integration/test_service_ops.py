@@ -75,6 +75,7 @@ async def test_broker_restart_reconnects_and_keeps_the_session(
             await wait_for(lambda: count_points(influxdb.url, unique), expect=lambda n: n == 30,
                            what="all 30 stored")
             attempts = svc.source.reconnects
-            assert attempts.get("failed") >= 1 and attempts.get("ok") >= 2
+            assert attempts.get("failed") >= 1
+            assert attempts.get("ok") >= 2
     finally:
         broker.stop()
