@@ -23,6 +23,7 @@ from hazmon import __version__
 from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory
 from hazmon.alerts.notify import Notifier, plant_only_config
 from hazmon.api import ApiContext, TokenStore, create_app
+from hazmon.api.instrument import ApiMetrics
 from hazmon.domain.registry import Registry, RegistryError, load_registry
 from hazmon.domain.rulespec import RulesFile
 from hazmon.ingest.influx import InfluxClient, InfluxError
@@ -148,8 +149,24 @@ class Service:
             clock=self.clock, influx=self.influx,
             influx_database=self.settings.influx.database,
             simulated_enterprises=self.simulated_enterprises,
+            last_seen=lambda e, t: self.rules.engine.last_seen(e, t) if self.rules else None,
         ))
+        self.app.add_middleware(ApiMetrics, metrics=self.metrics)
+        self._alarm_metrics()
         return self.rules
+
+    def _alarm_metrics(self) -> None:
+        alarms, notifier = self.alarms, self.notifier
+        assert alarms is not None
+        assert notifier is not None
+        for key in alarms.counts:
+            self.metrics.counter_from(f"hazmon_alarms_{key}_total",
+                                      f"Alarm service: signals {key.replace('_', ' ')}",
+                                      lambda k=key: alarms.counts[k])  # type: ignore[misc]
+        for key in notifier.totals:
+            self.metrics.counter_from(f"hazmon_notifications_{key}_total",
+                                      f"Notifier: notifications {key.replace('_', ' ')}",
+                                      lambda k=key: notifier.totals[k])  # type: ignore[misc]
 
     def simulated_enterprises(self) -> frozenset[str]:
         return frozenset(c for c, e in self.registry.enterprises.items() if e.simulated)

@@ -50,14 +50,14 @@ M = TypeVar("M", bound=_Metric)
 
 
 class Counter(_Metric):
-    kind = "counter"
+    kind: Literal["counter", "gauge"] = "counter"
 
     def inc(self, amount: float = 1.0, *labels: str) -> None:
         self.values[labels] = self.values.get(labels, 0.0) + amount
 
 
 class Gauge(_Metric):
-    kind = "gauge"
+    kind: Literal["counter", "gauge"] = "gauge"
 
     def __init__(
         self,
@@ -76,6 +76,12 @@ class Gauge(_Metric):
         if self.fn is not None:
             self.values[()] = float(self.fn())
         return super().render()
+
+
+class _ReadCounter(Gauge):
+    """A counter kept elsewhere (a component's own tally), read at exposition time."""
+
+    kind = "counter"
 
 
 class Metrics:
@@ -103,6 +109,9 @@ class Metrics:
             return existing  # same name and kind: share the one already registered
         self._metrics[metric.name] = metric
         return metric
+
+    def counter_from(self, name: str, help_text: str, fn: Callable[[], float]) -> Gauge:
+        return self._add(_ReadCounter(name, help_text, (), fn))
 
     def render(self) -> str:
         lines: list[str] = []

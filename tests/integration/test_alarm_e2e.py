@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import aiomqtt
+import httpx
 import orjson
 import pytest
 
@@ -14,7 +15,7 @@ from hazmon.service.app import Service
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
 from tests.conftest import ENT
-from tests.helpers import BASE_MS, batch, make_settings, publish_all, running
+from tests.helpers import BASE_MS, batch, make_settings, publish_all, running, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +50,12 @@ async def test_gas_reading_over_second_level_raises_alarm_to_plant_and_store(
         events = await asyncio.wait_for(listener, 20)
         assert svc.alarm_store is not None
         page = await svc.alarm_store.query(limit=10)
+        assert svc.notifier is not None
+        notifier = svc.notifier
+        await wait_for(lambda: notifier.totals["sent"] >= 2, what="deliveries recorded")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.http_port}") as http:
+            assert (await http.get("/health")).status_code == 200
+            metrics = (await http.get("/metrics")).text
     # Both levels hold at 1.5 ppm: first level (high) and second level (high_high), each
     # its own alarm, as GB 50493 detectors latch each level.
     assert sorted(e["rule"] for e in events) == ["high", "high_high"]
@@ -62,3 +69,11 @@ async def test_gas_reading_over_second_level_raises_alarm_to_plant_and_store(
     assert ev["ts"] == "2026-11-22T02:00:01Z"
     assert "二级" in ev["message"]
     assert sorted(a.id for a in page.items) == sorted(e["id"] for e in events)
+    # /metrics covers ingest, rules, alarms, notifications and the API itself.
+    for line in ("hazmon_ingest_received_readings_total 2",
+                 "hazmon_rules_readings_total 2",
+                 "hazmon_alarms_raised_total 2",
+                 "hazmon_notifications_sent_total 2",
+                 'hazmon_api_requests_total{method="GET",route="/health",status="200"} 1',
+                 "# TYPE hazmon_alarms_raised_total counter"):
+        assert line in metrics, line
