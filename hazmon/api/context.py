@@ -29,6 +29,11 @@ def _no_metrics() -> str:
     return ""
 
 
+def unknown_last_seen(enterprise: str, tag: str) -> int | None:
+    """The default: no last-seen times known (GET /kpis then reports availability null)."""
+    return None
+
+
 @dataclass
 class ApiContext:
     registry: Callable[[], Registry]  # the current registry: it is swapped on reload
@@ -44,6 +49,9 @@ class ApiContext:
     # Enterprises flagged as simulated (e.g. GeneratedRegistry.simulated): the only ones a
     # simulator token sees.
     simulated_enterprises: Callable[[], frozenset[str]] = _no_simulated
+    # (enterprise, tag) -> epoch ms of the sensor's newest reading, None if not known (the
+    # rules engine keeps it): the data availability of GET /kpis.
+    last_seen: Callable[[str, str], int | None] = unknown_last_seen
     # /metrics at the root without a token (Prometheus scrapes it; it holds only
     # aggregate counters, no enterprise or alarm data). /api/v1/metrics always needs one.
     public_metrics: bool = True

@@ -574,6 +574,12 @@ class RulesEngine:
         """The RAISE signal of every condition now active (to rebuild alarms on restart)."""
         return list(self._active.values())
 
+    def last_seen(self, enterprise: str, tag: str) -> int | None:
+        """Epoch ms of the sensor's newest in-order reading; None if never heard from or
+        not in the registry."""
+        st = self._sensors.get((enterprise, tag))
+        return None if st is None else st.last_ts
+
     def snapshot(self) -> dict[str, object]:
         """All rule state as plain JSON-able data."""
         sensors = []

@@ -212,6 +212,8 @@ class Site:
     registry: Registry
     influx_url: str
     db: str
+    # (enterprise, tag) -> newest reading, as the rules engine keeps it: filled by seed()
+    last_seen: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def now_ms() -> int:
@@ -226,11 +228,12 @@ async def site(store: AlarmStore, registry: Registry, influxdb: InfluxDB, unique
     alarms = AlarmService(store, directory=RegistryDirectory(registry), clock=now_ms,
                           ids=UlidFactory())
     tokens = await TokenStore.open(store.db)
+    seen: dict[tuple[str, str], int] = {}
     ctx = ApiContext(
         registry=lambda: registry, alarms=alarms, alarm_store=store, tokens=tokens,
         gateways=GatewayTracker(), health=lambda: {"status": "ok"}, clock=now_ms,
         influx=influx, influx_database=unique, simulated_enterprises=lambda: SIMULATED,
-        sse_heartbeat_s=1.0,
+        sse_heartbeat_s=1.0, last_seen=lambda e, t: seen.get((e, t)),
     )
     token, _ = await tokens.create("province", "32", "web-test", now_ms())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -246,7 +249,8 @@ async def site(store: AlarmStore, registry: Registry, influxdb: InfluxDB, unique
         await asyncio.sleep(0.025)
     assert server.started, "uvicorn did not start"
     try:
-        yield Site(f"http://127.0.0.1:{port}", token, alarms, registry, influxdb.url, unique)
+        yield Site(f"http://127.0.0.1:{port}", token, alarms, registry, influxdb.url, unique,
+                   seen)
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
@@ -275,6 +279,8 @@ async def seed(site: Site) -> None:
     pressure = [(TAG_A2, t, 0.62 + 0.05 * math.sin(i / 15))
                 for i, t in enumerate(range(now - 1_800_000, now, 20_000))]
     await ifx.write(site.influx_url, site.db, site.registry, ENT, level + pressure)
+    for tag, t, _ in level + pressure:
+        site.last_seen[(ENT, tag)] = max(t, site.last_seen.get((ENT, tag), 0))
     a = site.alarms
     crit = await a.handle_signal(signal(
         enterprise=ENT2, hazard_source=HS_B, tag=TAG_B, rule="high_high", ts=now - 900_000,
@@ -389,15 +395,27 @@ async def test_page_alarm_ack_sensor_and_kpis(site: Site, browser: Cdp, tmp_path
     await cdp.js("document.querySelector('#toast').className = 'toast'; true")  # 已确认
     await cdp.screenshot(save(shots, tmp_path, "sensor"))
 
-    # KPI panel with data availability per enterprise
+    # KPI panel: the report's figures, data availability per enterprise from it
     await cdp.js("document.querySelector('#tabs [data-view=kpi]').click(); true")
     await cdp.wait_js("document.querySelectorAll('#kpi-cards .card').length === 8 && "
                       "document.querySelectorAll('#kpi-avail tr[data-enterprise]').length === 2")
-    avail = await cdp.js(f"document.querySelector('#kpi-avail tr[data-enterprise=\"{ENT}\"] "
-                         ".avail').textContent")
-    assert avail.endswith("%")
-    assert 40 < float(avail.split()[0]) < 60
-    assert await cdp.js("document.querySelector('#kpi-cards .card-value').textContent") == "4"
+    cards = await cdp.js("[...document.querySelectorAll('#kpi-cards .card')].map(c => "
+                         "[c.querySelector('.card-label').textContent, "
+                         "c.querySelector('.card-value').textContent])")
+    # real alarms of the last 24 h: the medium, the low and the one raised above (the
+    # critical one is simulated); ENT's level and pressure report, its GD03 does not
+    assert dict(cards) == {
+        "报警激活数": "3", "平均报警率": "0.02 /10分钟", "10分钟峰值": "1",
+        "泛滥时间占比": "0 %", "确认时间（中位数）": cards[4][1], "颤振报警": "0",
+        "陈旧报警": "0", "数据可用率": "40 %",
+    }
+    avail = "document.querySelector('#kpi-avail tr[data-enterprise=\"{}\"] .avail')"
+    assert await cdp.js(avail.format(ENT) + ".textContent") == "66.7 %"
+    assert await cdp.js(avail.format(ENT2) + ".textContent") == "0.0 %"
+    assert await cdp.js("document.querySelectorAll('#kpi-bad tbody tr').length") == 3
+    legend = await cdp.js("document.querySelector('#kpi-mix-legend').textContent")
+    assert "紧急 0（0%，目标≈5%）" in legend
+    assert "中 1 · 低 1（66.67%，目标≈80%）" in legend
     await cdp.screenshot(save(shots, tmp_path, "kpi"))
 
     assert cdp.page_errors() == []

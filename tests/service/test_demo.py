@@ -36,7 +36,8 @@ async def test_demo_raises_alarms_within_a_minute(tmp_path: Path) -> None:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.http_port}") as http:
             page = await http.get("/")
             health = (await http.get("/health")).json()
-        assert page.status_code == 200 and "危险" in page.text
+        assert page.status_code == 200
+        assert "危险" in page.text
         assert health["counters"]["stored"] > 0
     finally:
         stop.set()

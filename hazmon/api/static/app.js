@@ -106,7 +106,7 @@ $('#logout').addEventListener('click', () => logout());
 
 async function start() {
   const kpi = await api.get('/kpis', { from: new Date(Date.now() - 3600e3).toISOString() });
-  const [role, scope] = kpi.scope.split(':');
+  const { role, scope } = kpi.caller;
   st.principal = { role, scope };
   $('#scope').textContent = `${ROLE[role] || role}监测中心 · 辖区 ${scope}`;
   await loadRegistry();
@@ -574,97 +574,97 @@ const level = (v, ok, warn) => (v <= ok ? 'ok' : v <= warn ? 'warn' : 'bad');
 
 async function loadKpis() {
   const to = Date.now();
+  const f = st.filters;
   const k = await api.get('/kpis', { from: new Date(to - st.kpiRange).toISOString(),
-    to: new Date(to).toISOString() });
-  $('#kpi-period').textContent = `${time(k.period_from)} 至 ${time(k.period_to)}`
-    + (k.truncated ? '（报警过多，数据不完整）' : '');
-  const r = k.rate;
-  const a = k.acknowledgement;
-  const o = k.open;
+    to: new Date(to).toISOString(), region: f.region, tier: f.tier });
+  const filtered = [f.region && `地区 ${f.region}`, f.tier && tierLabel(Number(f.tier))].filter(Boolean);
+  $('#kpi-period').textContent = `${time(k.since)} 至 ${time(k.until)}`
+    + (filtered.length ? `（筛选：${filtered.join(' · ')}）` : '');
+  const hours = (Date.parse(k.until) - Date.parse(k.since)) / 3600e3;
+  const r = k.alarms_per_10min;
+  const fl = k.flood;
+  const t = k.time_to_ack;
+  const d = k.data_availability;
   $('#kpi-cards').replaceChildren(
-    card('报警总数', k.raised, `每小时 ${num(r.per_hour)}`),
-    card('平均报警率', `${num(r.per_10_min_avg)} /10分钟`, 'EEMUA 191：≤1 可接受，≤2 可管理',
-      level(r.per_10_min_avg, 1, 2)),
-    card('10分钟峰值', r.per_10_min_peak, '>10 即为报警泛滥', level(r.per_10_min_peak, 10, 10)),
-    card('泛滥时段占比', `${num(r.flood_intervals_pct)} %`, '目标 <1 %', level(r.flood_intervals_pct, 1, 5)),
-    card('确认时间（中位数）', duration(a.median_s), `P90 ${duration(a.p90_s)} · 最长 ${duration(a.max_s)}`,
-      a.median_s == null ? '' : level(a.median_s, 300, 900)),
-    card('期间未确认', a.unacknowledged, `已确认 ${a.acknowledged}`),
-    card('当前未关闭', o.total, Object.entries(o.by_state).map(([s2, n]) => `${STATE[s2] || s2} ${n}`).join(' · ')),
-    card('搁置 / 屏蔽 / 停用', `${o.shelved} / ${o.suppressed} / ${o.out_of_service}`,
-      `长期报警（>24小时）${o.standing}`, o.standing ? 'warn' : ''),
+    card('报警激活数', k.activations, `平均每小时 ${num(k.activations / hours)}`),
+    card('平均报警率', `${num(r.average)} /10分钟`, 'EEMUA 191：≤1 可接受，≤2 可管理',
+      level(r.average, 1, 2)),
+    card('10分钟峰值', r.peak, `>10 即为报警泛滥 · 泛滥时段 ${fl.windows}/${r.windows}`,
+      level(r.peak, 10, 10)),
+    card('泛滥时间占比', `${num(fl.time_in_flood_pct)} %`, `报警泛滥 ${fl.floods.length} 次 · 目标 <1 %`,
+      level(fl.time_in_flood_pct, 1, 5)),
+    card('确认时间（中位数）', duration(t.median_s), `P90 ${duration(t.p90_s)} · 未确认 ${t.unacknowledged}`,
+      t.median_s == null ? '' : level(t.median_s, 300, 900)),
+    card('颤振报警', k.chattering.length, '60秒内激活 ≥3 次', level(k.chattering.length, 0, 2)),
+    card('陈旧报警', k.stale.length, '持续激活超过 24 小时', level(k.stale.length, 0, 5)),
+    card('数据可用率', d.pct == null ? '—' : `${num(d.pct)} %`,
+      `${d.reporting} / ${d.sensors} 个传感器统计期内有数据`, d.pct == null ? '' : level(100 - d.pct, 2, 10)),
   );
-  renderMix(k);
-  $('#kpi-bad tbody').replaceChildren(...k.bad_actors.map((b) => h('tr', {},
-    h('td', {}, entName(b.enterprise)), h('td', {}, b.subject), h('td', {}, ruleLabel(b.rule)),
-    h('td', {}, b.occurrences), h('td', {}, b.activations))));
+  renderMix(k.priority, k.activations);
+  $('#kpi-bad tbody').replaceChildren(...k.bad_actors.slice(0, 5).map((b) => h('tr', {},
+    h('td', {}, entName(b.enterprise)),
+    h('td', {}, b.subject, b.max_in_60s >= 3 && h('span', { class: 'chatter', title: '60秒内激活 ≥3 次' }, '颤振')),
+    h('td', {}, ruleLabel(b.rule)), h('td', {}, b.activations), h('td', {}, `${num(b.share_pct)} %`))));
   if (!k.bad_actors.length) {
     $('#kpi-bad tbody').append(h('tr', {}, h('td', { colspan: 5, class: 'muted' }, '无')));
   }
-  await loadAvailability();
+  renderAvailability(k.by_enterprise);
 }
 
-function renderMix(k) {
+// EEMUA 191's three levels against hazmon's four priorities
+const MIX_GROUPS = [
+  ['critical', ['critical']], ['high', ['high']], ['medium+low', ['medium', 'low']],
+];
+
+function renderMix(p, total) {
   const svg = $('#kpi-mix');
   svg.replaceChildren();
-  svg.setAttribute('viewBox', '0 0 600 44');
+  svg.setAttribute('viewBox', '0 0 600 70');
   let x = 0;
   const order = ['critical', 'high', 'medium', 'low'];
-  if (!k.raised) s('rect', { x: 0, y: 4, width: 600, height: 36, class: 'mix-empty' }, svg);
-  for (const p of order) {
-    const w = (k.priority_pct[p] / 100) * 600;
+  if (!total) s('rect', { x: 0, y: 4, width: 600, height: 36, class: 'mix-empty' }, svg);
+  for (const pr of order) {
+    const w = (p.pct[pr] / 100) * 600;
     if (w <= 0) continue;
-    s('rect', { x, y: 4, width: w, height: 36, class: `mixseg p-${p}` }, svg);
-    if (w > 40) s('text', { x: x + w / 2, y: 27, class: 'seg-label' }, svg, `${num(k.priority_pct[p])}%`);
+    s('rect', { x, y: 4, width: w, height: 36, class: `mixseg p-${pr}` }, svg);
+    if (w > 40) s('text', { x: x + w / 2, y: 27, class: 'seg-label' }, svg, `${num(p.pct[pr])}%`);
     x += w;
   }
-  $('#kpi-mix-legend').replaceChildren(...order.map((p) => h('span', {},
-    h('i', { class: `p-${p}` }), `${PRIORITY[p]} ${k.by_priority[p]}（${num(k.priority_pct[p])}%）`)));
+  // the guideline underneath, in the same colours
+  x = 0;
+  for (const [g, prs] of MIX_GROUPS) {
+    const w = (p.guideline_pct[g] / 100) * 600;
+    s('rect', { x, y: 46, width: w, height: 20, class: `mixseg goal p-${prs[0]}` }, svg);
+    if (w > 40) s('text', { x: x + w / 2, y: 61, class: 'seg-label goal-label' }, svg, `目标 ${num(p.guideline_pct[g])}%`);
+    x += w;
+  }
+  $('#kpi-mix-legend').replaceChildren(...MIX_GROUPS.map(([g, prs]) => {
+    const n = prs.reduce((a, pr) => a + p.counts[pr], 0);
+    const pct = total ? Math.round((10000 * n) / total) / 100 : 0;
+    const goal = p.guideline_pct[g];
+    const off = total > 0 && (g === 'medium+low' ? pct < goal / 2 : pct > goal * 2);
+    return h('span', { class: off ? 'off' : '', dataset: { group: g } },
+      h('i', { class: `p-${prs[0]}` }),
+      `${prs.map((pr) => `${PRIORITY[pr]} ${p.counts[pr]}`).join(' · ')}（${num(pct)}%，目标≈${num(goal)}%）`);
+  }));
 }
 
-/** Share of the last hour's minutes with at least one reading, per enterprise. */
-async function loadAvailability() {
-  const to = Date.now();
-  const from = to - 3600e3;
-  const minutes = 60;
-  const ents = [...st.enterprises.values()].filter((e) => matches(e.region, e.tier));
-  const tagsOf = (code) => st.hazardSources.filter((x) => x.enterprise === code).flatMap((x) => x.sensors);
-
-  async function one(e) {
-    const tags = tagsOf(e.code);
-    if (!tags.length) return { e, tags, pct: null };
-    const fetchShare = async (simulated) => {
-      let have = 0;
-      for (let i = 0; i < tags.length; i += 20) {
-        const t = await api.get('/telemetry', { enterprise: e.code, tag: tags.slice(i, i + 20),
-          from: new Date(from).toISOString(), to: new Date(to).toISOString(), every: '1m', simulated });
-        for (const sr of t.series) have += sr.buckets.filter((b) => b.count > 0).length;
-      }
-      return (100 * have) / (tags.length * minutes);
-    };
-    try {
-      let pct = await fetchShare(false);
-      let simulated = false;
-      if (pct === 0) {
-        const sim = await fetchShare(true);
-        if (sim > 0) { pct = sim; simulated = true; st.simulated.add(e.code); }
-      }
-      return { e, tags, pct: Math.min(100, pct), simulated };
-    } catch (err) {
-      if (err instanceof api.Unauthorized) throw err;
-      return { e, tags, pct: null, error: err.status === 503 ? '历史库不可用' : err.message };
-    }
-  }
-
-  const rows = [];
-  for (let i = 0; i < ents.length; i += 4) rows.push(...await Promise.all(ents.slice(i, i + 4).map(one)));
-  $('#kpi-avail tbody').replaceChildren(...rows.map(({ e, tags, pct, simulated, error }) => {
+/** Per enterprise: registry sensors whose last reading falls in the period (the report's). */
+function renderAvailability(byEnterprise) {
+  const rows = Object.entries(byEnterprise).map(([code, fig]) => ({
+    code, e: st.enterprises.get(code), d: fig.data_availability,
+  }));
+  rows.sort((a, b) => ((a.e || {}).region || '').localeCompare((b.e || {}).region || '')
+    || a.code.localeCompare(b.code));
+  $('#kpi-avail tbody').replaceChildren(...rows.map(({ code, e, d }) => {
+    const pct = d.pct;
     const lvl = pct == null ? '' : level(100 - pct, 2, 10);
-    return h('tr', { dataset: { enterprise: e.code } },
-      h('td', {}, e.name, (simulated || isSim(e.code)) && simBadge()), h('td', {}, e.region),
-      h('td', {}, h('span', { class: `gw gw-${e.gateway.state}` }, GATEWAY[e.gateway.state])),
-      h('td', {}, tags.length),
-      h('td', { class: `avail ${lvl}` }, pct == null ? (error || '—') : `${pct.toFixed(1)} %`),
+    const gw = e ? e.gateway.state : 'unknown';
+    return h('tr', { dataset: { enterprise: code } },
+      h('td', {}, entName(code), isSim(code) && simBadge()), h('td', {}, e ? e.region : '—'),
+      h('td', {}, h('span', { class: `gw gw-${gw}` }, GATEWAY[gw])),
+      h('td', {}, `${d.reporting} / ${d.sensors}`),
+      h('td', { class: `avail ${lvl}` }, pct == null ? '—' : `${pct.toFixed(1)} %`),
       h('td', { class: 'bar-cell' }, pct == null ? ''
         : h('span', { class: `bar ${lvl}`, title: `${pct.toFixed(1)} %` },
           h('span', { class: 'bar-fill', dataset: { pct: pct.toFixed(0) } }))));
