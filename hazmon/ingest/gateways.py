@@ -21,6 +21,7 @@ class GatewayState:
     state: State = "unknown"
     since_ms: int | None = None  # time of the last status change, from the gateway
     last_seen_ms: int | None = None  # arrival time of the last telemetry
+    newest_data_ms: int | None = None  # newest reading time, on the gateway's clock
 
 
 class StatusError(ValueError):
@@ -64,9 +65,11 @@ class GatewayTracker:
         gw.since_ms = ts_ms
         return changed
 
-    def seen(self, enterprise: str, now_ms: int) -> None:
+    def seen(self, enterprise: str, now_ms: int, newest_ms: int | None = None) -> None:
         gw = self.get(enterprise)
         gw.last_seen_ms = now_ms
+        if newest_ms is not None and (gw.newest_data_ms is None or newest_ms > gw.newest_data_ms):
+            gw.newest_data_ms = newest_ms
         if gw.state == "unknown":
             gw.state = "online"
             gw.since_ms = now_ms

@@ -120,7 +120,8 @@ class Ingest:
             self.batches.inc(1, "rejected")
             ack()
             return
-        self.gateways.seen(enterprise, now_ms)
+        self.gateways.seen(enterprise, now_ms,
+                           max((r.ts_ms for r in decoded.readings), default=None))
         if decoded.seq is not None:
             status = self.sequences.observe(enterprise, decoded.seq, now_ms)
             self.seq_events.inc(1, status.value)
@@ -155,10 +156,13 @@ class Ingest:
             self.rejects.record(topic, enterprise, [Rejection(Reason.WRONG_SHAPE, str(exc))],
                                 payload, now_ms)
             return
-        # A Last Will is composed when the gateway connects, so its ts is that old; the
-        # broker sends it when the connection is lost. An offline is therefore dated on
-        # arrival, or rules would take it for news older than the data since.
-        ts_ms = now_ms if state == "offline" or ts is None else ts
+        ts_ms = now_ms if ts is None else ts
+        newest = self.gateways.get(enterprise).newest_data_ms
+        if state == "offline" and newest is not None and ts_ms < newest:
+            # A Last Will is composed when the gateway connects, so its ts is that old; the
+            # broker sends it when the connection is lost. Dated no earlier than the newest
+            # data (on the gateway's own clock), or the rules would take it for stale news.
+            ts_ms = newest
         if self.gateways.status(enterprise, state, ts_ms):
             for consumer in self.consumers:
                 await consumer.on_gateway(enterprise, state == "online", ts_ms)

@@ -65,8 +65,11 @@ class _Recorder:
         self.gateway.append((enterprise, online, ts_ms))
 
 
-async def test_last_will_offline_is_dated_on_arrival(registry: Registry, tmp_path: Path) -> None:
-    """A Will carries the time the gateway connected; it means 'offline now'."""
+async def test_last_will_offline_is_dated_after_the_data(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """A Will carries the time the gateway connected; it means 'offline now', so it must
+    not be older than the data the gateway sent since. An explicit offline keeps its ts."""
     metrics = Metrics()
     now = BASE_MS + 3_600_000
     ingest = Ingest(registry, _NullSink(), RejectStore(metrics),  # type: ignore[arg-type]
@@ -75,5 +78,15 @@ async def test_last_will_offline_is_dated_on_arrival(registry: Registry, tmp_pat
     ingest.consumers.append(rec)
     topic = f"hazmon/v1/320921/{ENT}/status"
     await ingest.handle(topic, orjson.dumps({"state": "online", "ts": BASE_MS}), lambda: None)
+    data = orjson.dumps({"readings": [{"tag": "MHS-01.T101.LT01", "value": 1.0,
+                                       "ts": BASE_MS + 60_000}]})
+    await ingest.handle(f"hazmon/v1/320921/{ENT}/telemetry", data, lambda: None)
     await ingest.handle(topic, orjson.dumps({"state": "offline", "ts": BASE_MS}), lambda: None)
-    assert rec.gateway == [(ENT, True, BASE_MS), (ENT, False, now)]
+    await ingest.handle(topic, orjson.dumps({"state": "online", "ts": BASE_MS + 70_000}),
+                        lambda: None)
+    await ingest.handle(topic, orjson.dumps({"state": "offline", "ts": BASE_MS + 80_000}),
+                        lambda: None)
+    await ingest.handle(topic, orjson.dumps({"state": "online"}), lambda: None)
+    assert rec.gateway == [(ENT, True, BASE_MS), (ENT, False, BASE_MS + 60_000),
+                           (ENT, True, BASE_MS + 70_000), (ENT, False, BASE_MS + 80_000),
+                           (ENT, True, now)]

@@ -30,6 +30,12 @@ from tests.integration import test_scenarios as harness
 
 pytestmark = pytest.mark.integration
 
+
+@pytest.fixture
+def mosquitto(own_broker: Mosquitto) -> Mosquitto:
+    """This module's own broker (see tests/integration/conftest.py)."""
+    return own_broker
+
 # Process alarms on three hazard sources at once, plus data-health ones: the on-delays of
 # a level (60 s) and a pressure (15 s), gas alarms without delay, the trend prediction,
 # bad quality and out of range, and the shutdown's offline status.

@@ -45,6 +45,12 @@ from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
 from tests.helpers import make_settings, publish_raw, running, wait_for
 
+
+@pytest.fixture
+def mosquitto(own_broker: Mosquitto) -> Mosquitto:
+    """This module's own broker (see tests/integration/conftest.py)."""
+    return own_broker
+
 pytestmark = pytest.mark.integration
 
 SEED = 3
