@@ -12,11 +12,15 @@ overwrites it: a redelivered MQTT message is never stored twice.
 
 from __future__ import annotations
 
-from hazmon.domain.reading import Reading
+from hazmon.domain.reading import Quality, Reading
 from hazmon.domain.registry import SensorInfo
 
 MEASUREMENT = "telemetry"
 MEASUREMENT_SIM = "telemetry_sim"
+
+# The text between value and time, per quality: an enum's `.value` is a descriptor call,
+# a dict lookup by the member is not (measured in bench/: ~1/3 of encode time).
+_QUALITY_FIELD = {q: f',quality="{q.value}" ' for q in Quality}
 
 
 def escape_tag(value: str) -> str:
@@ -45,6 +49,7 @@ class LineEncoder:
 
     def encode(self, readings: list[Reading]) -> list[str]:
         cache = self._prefix
+        quality = _QUALITY_FIELD
         out: list[str] = []
         append = out.append
         for r in readings:
@@ -53,5 +58,5 @@ class LineEncoder:
             if prefix is None:
                 m = MEASUREMENT_SIM if r.simulated else MEASUREMENT
                 prefix = cache[key] = f"{m},{series_key(r.sensor)} value="
-            append(f'{prefix}{r.value!r},quality="{r.quality.value}" {r.ts_ms}')
+            append(f"{prefix}{r.value!r}{quality[r.quality]}{r.ts_ms}")
         return out

@@ -18,11 +18,14 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hazmon.ingest import paho_fast
 from hazmon.ingest.backoff import Backoff
 from hazmon.service.metrics import Metrics
 from hazmon.service.settings import MqttSettings
 
 log = logging.getLogger(__name__)
+
+paho_fast.install()
 
 Ack = Callable[[], None]
 Handler = Callable[[str, bytes, Ack], Awaitable[None]]
