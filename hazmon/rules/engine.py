@@ -34,7 +34,7 @@ applies a new registry the same way and clears the conditions that no longer exi
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from operator import attrgetter
 from typing import Any, Final
 
@@ -582,8 +582,14 @@ class RulesEngine:
 
     def snapshot(self) -> dict[str, object]:
         """All rule state as plain JSON-able data."""
-        sensors = []
-        for (ent, tag), st in self._sensors.items():
+        snap = self.snapshot_head()
+        snap["sensors"] = list(self.sensor_snapshots())
+        return snap
+
+    def sensor_snapshots(self) -> Iterator[dict[str, object]]:
+        """The per-sensor part of `snapshot()`, one sensor at a time, so that a caller on an
+        event loop can yield between sensors (tens of thousands take a noticeable time)."""
+        for (ent, tag), st in list(self._sensors.items()):
             h = st.health
             fz = h.frozen
             entry: dict[str, object] = {
@@ -609,11 +615,13 @@ class RulesEngine:
             }
             if st.window is not None and len(st.window):
                 entry["window"] = list(st.window.to_lists())
-            sensors.append(entry)
+            yield entry
+
+    def snapshot_head(self) -> dict[str, object]:
+        """`snapshot()` without its "sensors" list."""
         return {
             "version": SNAPSHOT_VERSION,
             "now_ms": self._now_ms,
-            "sensors": sensors,
             "gateways": [
                 {
                     "enterprise": code,

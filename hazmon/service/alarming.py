@@ -7,11 +7,12 @@ engine is pure; this stage owns its clock tick, its persisted state and the coun
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import orjson
 
 from hazmon.alerts import AlarmService
 from hazmon.domain.reading import Reading
@@ -48,9 +49,9 @@ class RulesStage:
     def _start_engine(self, registry: Registry, rules: RulesFile | None) -> RulesEngine:
         if self.state_file is not None and self.state_file.exists():
             try:
-                snap = json.loads(self.state_file.read_text(encoding="utf-8"))
+                snap = read_state(self.state_file)
                 engine = RulesEngine.restore(registry, snap, rules)
-            except (OSError, ValueError, KeyError, TypeError) as exc:
+            except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
                 log.error("rules state %s unusable (%s); starting fresh", self.state_file, exc)
             else:
                 log.info("rules state restored from %s: %d active conditions",
@@ -94,17 +95,46 @@ class RulesStage:
                 since_save += tick_s
                 if since_save >= save_every_s:
                     since_save = 0.0
-                    await asyncio.to_thread(self.save)
+                    await self.save_async()
         finally:
             self.save()
 
-    def save(self) -> None:
-        """Write the engine state atomically, so a restart neither forgets nor re-raises."""
+    async def save_async(self, chunk: int = 500) -> None:
+        """Save without stalling the event loop: the snapshot is pure Python work under the
+        GIL (a thread would not help), so it is built and encoded a chunk at a time."""
         if self.state_file is None:
             return
+        parts = [orjson.dumps(self.engine.snapshot_head())]
+        for i, entry in enumerate(self.engine.sensor_snapshots()):
+            parts.append(orjson.dumps(entry))
+            if i % chunk == chunk - 1:
+                await asyncio.sleep(0)
+        await asyncio.to_thread(self._write, parts)
+
+    def save(self) -> None:
+        """Write the engine state at once (at shutdown)."""
+        if self.state_file is None:
+            return
+        self._write([orjson.dumps(self.engine.snapshot_head()),
+                     *(orjson.dumps(e) for e in self.engine.sensor_snapshots())])
+
+    def _write(self, parts: list[bytes]) -> None:
+        # JSON lines: the head, then one sensor a line; replaced atomically, so a restart
+        # neither forgets nor re-raises.
+        assert self.state_file is not None
         tmp = self.state_file.with_suffix(".tmp")
         try:
-            tmp.write_text(json.dumps(self.engine.snapshot()), encoding="utf-8")
+            tmp.write_bytes(b"\n".join(parts) + b"\n")
             os.replace(tmp, self.state_file)
         except OSError as exc:
             log.error("cannot save rules state to %s: %s", self.state_file, exc)
+
+
+def read_state(path: Path) -> dict[str, object]:
+    """The snapshot written by `RulesStage` (JSON lines: head, then one sensor a line)."""
+    lines = path.read_bytes().splitlines()
+    head = orjson.loads(lines[0])
+    if not isinstance(head, dict):
+        raise ValueError("rules state head is not an object")
+    head["sensors"] = [orjson.loads(line) for line in lines[1:] if line]
+    return head

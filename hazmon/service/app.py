@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -177,6 +178,10 @@ class Service:
         except InfluxError as exc:
             log.warning("InfluxDB not ready at start (%s); readings go to the spool", exc)
         rules = await self._open_alarms()
+        # The registry and rule state live as long as the process: keep the collector from
+        # walking them on every full collection (~0.1 s pauses in the alarm path).
+        gc.collect()
+        gc.freeze()
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, self._on_sighup)
@@ -212,6 +217,7 @@ class Service:
                 server.should_exit = True
                 await http
         finally:
+            gc.unfreeze()
             await self.influx.aclose()
             if self.notifier is not None:
                 await self.notifier.aclose()
