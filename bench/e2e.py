@@ -179,12 +179,37 @@ async def _sse(url: str, token: str, events: list[tuple[int, dict[str, Any]]],
                 events.append((now_ms(), json.loads(line[6:])))
 
 
+async def _api_reader(url: str, token: str, stop: asyncio.Event,
+                      times_ms: list[float], errors: list[str]) -> None:
+    """A duty officer's page polling the API while ingest runs at load: the alarm list and
+    the hazard sources, every 250 ms (the stream is the alarm probe above)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    paths = ["/api/v1/alarms?limit=50", "/api/v1/hazard-sources?limit=50"]
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as client:
+        i = 0
+        while not stop.is_set():
+            t = time.perf_counter()
+            try:
+                r = await client.get(paths[i % len(paths)])
+                if r.status_code != 200:
+                    errors.append(f"HTTP {r.status_code}")
+            except httpx.HTTPError as exc:
+                errors.append(repr(exc))
+            times_ms.append((time.perf_counter() - t) * 1000)
+            i += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.25)
+
+
 async def _probe(ctx: Ctx, svc: ServiceProc, token: str, seconds: float,
-                 per_s: float) -> tuple[dict[str, int], list[tuple[int, dict[str, Any]]]]:
+                 per_s: float, api_ms: list[float], api_errors: list[str],
+                 ) -> tuple[dict[str, int], list[tuple[int, dict[str, Any]]]]:
     events: list[tuple[int, dict[str, Any]]] = []
     connected = asyncio.Event()
     reader = asyncio.create_task(_sse(svc.url, token, events, connected))
     await asyncio.wait_for(connected.wait(), 30)
+    stop_api = asyncio.Event()
+    api = asyncio.create_task(_api_reader(svc.url, token, stop_api, api_ms, api_errors))
     probe: Enterprise = ctx.registry.probe
     sensors = [s for s in probe.sensors if s.alarm is not None]
     sent: dict[str, int] = {}
@@ -204,6 +229,8 @@ async def _probe(ctx: Ctx, svc: ServiceProc, token: str, seconds: float,
         if all(t in seen for t in sent):
             break
         await asyncio.sleep(0.1)
+    stop_api.set()
+    await api
     reader.cancel()
     with contextlib.suppress(asyncio.CancelledError, httpx.HTTPError):
         await reader
@@ -229,7 +256,9 @@ def latency(ctx: Ctx, batch: int, rate: float, seconds: float, per_s: float) -> 
         for p in pubs:
             p.start()
         time.sleep(3.0)  # load settled
-        sent, events = asyncio.run(_probe(ctx, svc, token, seconds, per_s))
+        api_ms: list[float] = []
+        api_errors: list[str] = []
+        sent, events = asyncio.run(_probe(ctx, svc, token, seconds, per_s, api_ms, api_errors))
         stored = svc.counters()["stored"] - c0
         achieved = stored / (time.monotonic() - t0)
         for p in pubs:
@@ -249,6 +278,8 @@ def latency(ctx: Ctx, batch: int, rate: float, seconds: float, per_s: float) -> 
             "probes": len(sent), "events": len(first), "missing": len(sent) - len(first),
             "p50_ms": _pct(lat, 50), "p99_ms": _pct(lat, 99), "max_ms": max(lat, default=0.0),
             "mean_ms": statistics.fmean(lat) if lat else float("nan"), "rss_kib": rss,
+            "api_requests": len(api_ms), "api_errors": len(api_errors),
+            "api_p50_ms": _pct(api_ms, 50), "api_p99_ms": _pct(api_ms, 99),
             "sample_event": events[0][1] if events else None}
 
 

@@ -69,6 +69,11 @@ def figures(res: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     rows.append(("Alarm latency p99", f"{lat['p99_ms']:.0f} ms", "250 ms target",
                  f"{lat['p99_ms'] / TARGETS['p99_ms']:.2f}",
                  f"< 250 ms: {_ok(lat['p99_ms'] < TARGETS['p99_ms'] and lat['missing'] == 0)}"))
+    if "api_requests" in lat:
+        rows.append((f"API under that load: GET alarms / hazard sources every 250 ms "
+                     f"({lat['api_requests']} requests, {lat['api_errors']} errors)",
+                     f"p50 {lat['api_p50_ms']:.0f} ms, p99 {lat['api_p99_ms']:.0f} ms",
+                     "—", "—", ""))
     for m in res["memory"]:
         total, rules = m["total_b_per_sensor"], m["rules_b_per_sensor"]
         rows.append((f"RSS per sensor, {_n(m['sensors'])} sensors, windows full: rules state",
