@@ -17,7 +17,8 @@ import orjson
 
 from bench.common import build_registry, rss_kib
 from hazmon.domain.reading import Reading
-from hazmon.domain.registry import RegistryFile, _index
+from hazmon.domain.registry import _index, validate_file
+from hazmon.domain.sharing import Sharer
 from hazmon.rules import RulesEngine
 from hazmon.rules.window import CAPACITY
 
@@ -34,7 +35,9 @@ def measure(sensors: int) -> dict[str, Any]:
     del reg
     gc.collect()
     base = rss_kib(me)
-    registry = _index(RegistryFile.model_validate(orjson.loads(raw)), {}, "bench")
+    sharer = Sharer()
+    registry = _index(validate_file(orjson.loads(raw), sharer), {}, "bench", sharer)
+    del sharer
     del raw
     gc.collect()
     after_registry = rss_kib(me)

@@ -28,6 +28,7 @@ from hazmon.domain.ids import (
     TAG_PATTERN,
 )
 from hazmon.domain.rulespec import SensorRules, VotingRule
+from hazmon.domain.sharing import Sharer
 
 log = logging.getLogger(__name__)
 
@@ -284,8 +285,9 @@ def parse_registry(text: str, source: str = "<registry>") -> Registry:
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise RegistryError(source, [f"not valid YAML{where}: {exc}"]) from exc
     lines = _line_index(text)
+    sharer = Sharer()
     try:
-        model = RegistryFile.model_validate(data)
+        model = validate_file(data, sharer)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -298,7 +300,37 @@ def parse_registry(text: str, source: str = "<registry>") -> Registry:
         # not hide an unknown gas or a duplicate tag until the next round.
         problems.extend(_raw_problems(data, lines))
         raise RegistryError(source, problems) from exc
-    return _index(model, lines, source)
+    return _index(model, lines, source, sharer)
+
+
+def validate_file(data: Any, sharer: Sharer) -> RegistryFile:
+    """The file's models, built a sensor at a time with their repeats shared (`sharing`).
+
+    Sharing each piece as soon as it is built keeps the garbage to one sensor's worth at a
+    time; validated whole, a province's duplicates would all exist at once and leave the
+    heap (which a process keeps) full of holes. Models accept already-built models of
+    their fields, so the checks are the same. A file with any error is validated whole,
+    for pydantic's complete list with places."""
+    try:
+        return RegistryFile.model_construct(
+            enterprises=[_enterprise(e, sharer) for e in data["enterprises"]]
+        )
+    except (ValidationError, KeyError, TypeError, AttributeError):
+        pass
+    return sharer.model(RegistryFile.model_validate(data))  # raises on a bad file
+
+
+def _enterprise(raw: dict[str, Any], sharer: Sharer) -> Enterprise:
+    sources = raw.get("hazard_sources", [])
+    if not isinstance(sources, list):
+        return sharer.model(Enterprise.model_validate(raw))
+    built = []
+    for hs in sources:
+        sensors = hs.get("sensors", [])
+        if isinstance(sensors, list):
+            hs = {**hs, "sensors": [sharer.model(Sensor.model_validate(s)) for s in sensors]}
+        built.append(sharer.model(HazardSource.model_validate(hs)))
+    return sharer.model(Enterprise.model_validate({**raw, "hazard_sources": built}))
 
 
 def _raw_problems(data: Any, lines: Mapping[Loc, int]) -> list[str]:
@@ -353,7 +385,9 @@ def _raw_problems(data: Any, lines: Mapping[Loc, int]) -> list[str]:
     return problems
 
 
-def _index(model: RegistryFile, lines: Mapping[Loc, int], source: str) -> Registry:
+def _index(
+    model: RegistryFile, lines: Mapping[Loc, int], source: str, sharer: Sharer
+) -> Registry:
     problems: list[str] = []
     warnings: list[str] = []
     enterprises: dict[str, Enterprise] = {}
@@ -384,6 +418,8 @@ def _index(model: RegistryFile, lines: Mapping[Loc, int], source: str) -> Regist
                 resolved = _sensor_limits(sensor, sloc, lines, problems)
                 if resolved is not None:
                     limits, basis = resolved
+                    if limits is not None:  # the GB 50493 defaults are built per sensor
+                        limits = sharer.model(limits)
                     sensors[(ent.code, sensor.tag)] = SensorInfo(
                         ent, hs, sensor, ent.region, limits, basis
                     )
