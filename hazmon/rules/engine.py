@@ -33,9 +33,11 @@ applies a new registry the same way and clears the conditions that no longer exi
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from operator import attrgetter
+from types import MappingProxyType
 from typing import Any, Final
 
 from hazmon.domain.reading import Quality, Reading
@@ -55,6 +57,16 @@ from hazmon.rules.priority import Severity, priority, threshold_severity, vote_s
 from hazmon.rules.window import SampleWindow
 
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def _ms(seconds: float) -> int:
+    # One int object per distinct setting, shared by every sensor that has it (ints above
+    # 256 are otherwise a separate 28-byte object each, several per sensor).
+    return round(seconds * 1000)
+
+
+_NO_VOTES: Final[Mapping[str, list[voting.Vote]]] = MappingProxyType({})
 
 SNAPSHOT_VERSION: Final = 1
 DEFAULT_GATEWAY_SILENCE_S: Final = GatewayRule().silence_s
@@ -94,11 +106,13 @@ class _Sensor:
         self.watch_from: int | None = None  # stale is counted from here until a reading
         self.simulated = False
         self.gateway: _Gateway | None = None
-        self.votes: dict[str, list[voting.Vote]] = {}  # threshold rule → votes it feeds
+        # Threshold rule → votes it feeds; most sensors feed none and share one empty map.
+        self.votes: Mapping[str, list[voting.Vote]] = _NO_VOTES
 
         lo, hi = s.range
         th = eff.threshold
-        self.thresholds: list[threshold.Threshold] = []
+        # Tuples, not lists: fixed once built, and smaller by a sensor's worth of slack.
+        thresholds: list[threshold.Threshold] = []
         if th.enabled and info.limits is not None:
             limits = dict(info.limits.items())
             deadband = th.deadband
@@ -106,30 +120,34 @@ class _Sensor:
                 deadband = th.deadband_pct / 100 * (hi - lo)
             for rule in threshold.LEVELS:
                 if rule in limits:
-                    self.thresholds.append(
+                    thresholds.append(
                         threshold.Threshold(
                             rule,
                             limits[rule],
                             deadband,
-                            round(th.on_delay_s * 1000),
-                            round(th.off_delay_s * 1000),
+                            _ms(th.on_delay_s),
+                            _ms(th.off_delay_s),
                         )
                     )
 
+        self.thresholds = tuple(thresholds)
+
         span_ms = 0
         rt = eff.rate
-        self.rates: list[rate.Rate] = []
-        self.rate_window_ms = round(rt.window_s * 1000)
+        rates: list[rate.Rate] = []
+        self.rate_window_ms = _ms(rt.window_s)
         if rt.enabled:
             if rt.rise_per_min is not None:
-                self.rates.append(rate.Rate(True, rt.rise_per_min))
+                rates.append(rate.Rate(True, rt.rise_per_min))
             if rt.fall_per_min is not None:
-                self.rates.append(rate.Rate(False, rt.fall_per_min))
-            if self.rates:
+                rates.append(rate.Rate(False, rt.fall_per_min))
+            if rates:
                 span_ms = self.rate_window_ms
 
+        self.rates = tuple(rates)
+
         tr = eff.trend
-        self.trends: list[trend.Trend] = []
+        trends: list[trend.Trend] = []
         if tr.enabled and info.limits is not None:
             lim = info.limits
             for target, value in (
@@ -137,26 +155,27 @@ class _Sensor:
                 ("low_low", lim.low_low) if lim.low_low is not None else ("low", lim.low),
             ):
                 if value is not None:
-                    self.trends.append(
+                    trends.append(
                         trend.Trend(
                             target,
                             value,
-                            round(tr.window_s * 1000),
+                            _ms(tr.window_s),
                             tr.horizon_s,
                             tr.min_points,
                             tr.t_min,
                             tr.confirm,
                         )
                     )
-            if self.trends:
-                span_ms = max(span_ms, round(tr.window_s * 1000))
+            if trends:
+                span_ms = max(span_ms, _ms(tr.window_s))
+        self.trends = tuple(trends)
         self.window = SampleWindow(span_ms) if span_ms else None
 
         fz = eff.frozen
         self.health = health.Health(
             s.range,
-            round(eff.stale.after_s * 1000) if eff.stale.enabled else None,
-            health.Frozen(round(fz.after_s * 1000), fz.tolerance) if fz.enabled else None,
+            _ms(eff.stale.after_s) if eff.stale.enabled else None,
+            health.Frozen(_ms(fz.after_s), fz.tolerance) if fz.enabled else None,
         )
 
     def threshold_for(self, rule: str) -> threshold.Threshold | None:
@@ -233,7 +252,9 @@ class RulesEngine:
                                     limit_rule)
                     else:
                         assert st is not None
-                        st.votes.setdefault(limit_rule, []).append(vote)
+                        feeds = st.votes if isinstance(st.votes, dict) else {}
+                        feeds.setdefault(limit_rule, []).append(vote)
+                        st.votes = feeds
                     members.append(th)
                 votes[(ent, hs_code, spec.rule)] = vote
 

@@ -26,6 +26,7 @@ The target is high_high (low_low); a sensor without one is predicted against hig
 from __future__ import annotations
 
 import math
+import sys
 from typing import Final, NamedTuple
 
 from hazmon.rules.threshold import CLEARED, NONE, RAISED
@@ -110,7 +111,7 @@ class Trend:
         confirm: int,
     ) -> None:
         self.target = target  # "high_high", "low_low", or "high"/"low" as a fallback
-        self.rule = f"trend_{target}"
+        self.rule = sys.intern(f"trend_{target}")  # one string per rule, not per sensor
         self.high = target.startswith("high")
         self.limit = limit
         self.window_ms = window_ms

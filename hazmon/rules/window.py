@@ -13,6 +13,7 @@ is one `searchsorted` away. Both are rare or cheap next to the Python around the
 
 from __future__ import annotations
 
+import functools
 from typing import Final
 
 import numpy as np
@@ -24,11 +25,16 @@ _SLOTS_PER_WINDOW: Final = 60  # leaves a few slots spare for the newest, floati
 F64 = npt.NDArray[np.float64]
 
 
+@functools.cache
+def _spacing(span_ms: int) -> int:
+    return max(1, span_ms // _SLOTS_PER_WINDOW)  # cached: one int object per window length
+
+
 class SampleWindow:
     __slots__ = ("n", "spacing_ms", "ts", "vs")
 
     def __init__(self, span_ms: int) -> None:
-        self.spacing_ms = max(1, span_ms // _SLOTS_PER_WINDOW)
+        self.spacing_ms = _spacing(span_ms)
         self.ts: F64 = np.zeros(CAPACITY, dtype=np.float64)  # epoch ms (exact below 2**53)
         self.vs: F64 = np.zeros(CAPACITY, dtype=np.float64)
         self.n = 0
