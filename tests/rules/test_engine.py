@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -168,20 +167,39 @@ class TestFootprint:
         size = sys.getsizeof(w) + sys.getsizeof(w.ts) + sys.getsizeof(w.vs)
         assert size <= 2048
 
-    def test_throughput_smoke(self) -> None:
-        # Not a benchmark: catches an accidental O(n) per reading or a per-reading fit.
-        reg = make_registry()
+    def test_fits_run_per_window_slot_not_per_reading(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # Catches a per-reading fit (the costly part of the rules) without timing anything:
+        # a fit runs only when a reading takes a new slot of its window (window / 60).
+        from hazmon.rules import rate as rate_mod
+        from hazmon.rules import trend as trend_mod
+
+        fits = {"trend": 0, "rate": 0}
+        real_fit, real_rate = trend_mod.fit_line, rate_mod.rate_per_min
+
+        def fit_line(*a: object) -> object:
+            fits["trend"] += 1
+            return real_fit(*a)  # type: ignore[arg-type]
+
+        def rate_per_min(*a: object) -> object:
+            fits["rate"] += 1
+            return real_rate(*a)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(trend_mod, "fit_line", fit_line)
+        monkeypatch.setattr(rate_mod, "rate_per_min", rate_per_min)
+        reg = make_registry([sensor(LEVEL, rules={"rate": {"rise_per_min": 1.0}})])
         engine = RulesEngine(reg)
-        rs = [
-            reading(reg, tag, t, 5.0 + 0.01 * (t % 7))
-            for t in range(2000)
-            for tag in (LEVEL, PRESSURE, GD1, GD2, GD3)
-        ]
-        start = time.perf_counter()
-        for r in rs:
-            engine.evaluate(r)
-        per_reading = (time.perf_counter() - start) / len(rs)
-        assert per_reading < 200e-6
+        seconds = 2000
+        feed(engine, reg, LEVEL, [(t, 5.0 + 0.01 * (t % 7)) for t in range(seconds)])
+        st = engine._sensors[(ENT, LEVEL)]
+        assert st.window is not None
+        assert st.trends
+        assert st.rates
+        slots = seconds * 1000 // st.window.spacing_ms + 1
+        assert 0 < fits["rate"] <= slots
+        assert 0 < fits["trend"] <= slots * len(st.trends)
+        assert fits["rate"] < seconds / 5
 
 
 def test_failed_reload_keeps_the_old_configuration() -> None:
