@@ -9,9 +9,11 @@ import pytest
 
 from hazmon.domain.registry import (
     Limits,
+    Registry,
     RegistryError,
     RegistryFile,
     Sensor,
+    SensorInfo,
     parse_registry,
     validate_file,
 )
@@ -51,6 +53,12 @@ enterprises:
 {body}"""
 
 
+def infos(reg: Registry, *tags: str) -> list[SensorInfo]:
+    found = [reg.sensor(ENT, t) for t in tags]
+    assert all(f is not None for f in found)
+    return [f for f in found if f is not None]
+
+
 def test_equal_limits_and_rules_become_one_object_and_fields_sets_are_shared() -> None:
     rules = "rules:\n  rate: {rise_per_min: 0.1}\n"
     reg = parse_registry(registry_text([
@@ -58,10 +66,7 @@ def test_equal_limits_and_rules_become_one_object_and_fields_sets_are_shared() -
         ("PT02", "{high: 1.6, high_high: 2.0}", rules),
         ("PT03", "{high: 1.7, high_high: 2.0}", rules),
     ]))
-    a, b, c = (reg.sensor(ENT, t) for t in ("PT01", "PT02", "PT03"))
-    assert a is not None
-    assert b is not None
-    assert c is not None
+    a, b, c = infos(reg, "PT01", "PT02", "PT03")
     assert a.sensor is not b.sensor  # different tags
     assert a.limits is b.limits
     assert a.sensor.rules is b.sensor.rules
@@ -79,9 +84,7 @@ def test_explicitly_set_defaults_are_not_merged_with_unset_ones() -> None:
         ("PT01", "{high: 1.6}", "rules:\n  rate: {rise_per_min: 0.1, enabled: true}\n"),
         ("PT02", "{high: 1.6}", "rules:\n  rate: {rise_per_min: 0.1}\n"),
     ]))
-    a, b = reg.sensor(ENT, "PT01"), reg.sensor(ENT, "PT02")
-    assert a is not None
-    assert b is not None
+    a, b = infos(reg, "PT01", "PT02")
     assert a.sensor.rules is not None
     assert b.sensor.rules is not None
     assert a.sensor.rules.rate is not b.sensor.rules.rate
@@ -99,9 +102,7 @@ def test_zero_and_negative_zero_stay_apart() -> None:
         ("PT01", "{low: -0.0, high: 1.6}", ""),
         ("PT02", "{low: 0.0, high: 1.6}", ""),
     ]))
-    a, b = reg.sensor(ENT, "PT01"), reg.sensor(ENT, "PT02")
-    assert a is not None
-    assert b is not None
+    a, b = infos(reg, "PT01", "PT02")
     assert a.limits is not None
     assert b.limits is not None
     assert a.limits is not b.limits
@@ -121,9 +122,7 @@ def test_a_copy_with_an_update_leaves_the_shared_fields_set_alone() -> None:
     reg = parse_registry(registry_text([
         ("PT01", "{high: 1.6}", ""), ("PT02", "{high: 1.6}", ""),
     ]))
-    a, b = reg.sensor(ENT, "PT01"), reg.sensor(ENT, "PT02")
-    assert a is not None
-    assert b is not None
+    a, b = infos(reg, "PT01", "PT02")
     shared = a.sensor.model_fields_set
     before = set(shared)
     copy = a.sensor.model_copy(update={"name": "新名称"})
