@@ -44,9 +44,14 @@ class Sharer:
         self._fields_sets: dict[frozenset[str], set[str]] = {}
         # hash of (type, contents' identities) → the object, or a list of them on collision
         self._by_hash: dict[int, Any] = {}
+        # Models already through `model()`, kept alive so their ids stay theirs: a piece
+        # shared on its own (a sensor) is not walked again inside its parent.
+        self._done: dict[int, BaseModel] = {}
 
     def model(self, m: M) -> M:
         """`m` with its contents shared, or an equal model seen before (then `m` is unused)."""
+        if id(m) in self._done:
+            return m
         d = m.__dict__
         shareable = not (m.__pydantic_extra__ or m.__pydantic_private__)
         for name, value in d.items():
@@ -59,9 +64,10 @@ class Sharer:
         shared_fs = self._fields_sets.setdefault(frozenset(fields_set), fields_set)
         if shared_fs is not fields_set:
             object.__setattr__(m, "__pydantic_fields_set__", shared_fs)
-        if not shareable:
-            return m
-        return self._one(m, (id(shared_fs), *map(id, d.values())), _same_model)
+        if shareable:
+            m = self._one(m, (id(shared_fs), *map(id, d.values())), _same_model)
+        self._done[id(m)] = m
+        return m
 
     def _value(self, v: Any) -> Any:
         t = type(v)
