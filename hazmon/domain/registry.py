@@ -8,6 +8,7 @@ misspelled key or a duplicate tag is fixed in one round.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -218,11 +219,36 @@ class RegistryError(Exception):
 Loc = tuple[str | int, ...]
 
 
+# libyaml when PyYAML was built with it (Debian's and the wheels are): 4-10x faster on a
+# province's registry than the pure-Python loader, which stays the fallback.
+YAML_LOADER: Final[type[yaml.SafeLoader]] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class LineIndex(Mapping[Loc, int]):
+    """Path → line, built from the text only when an error or warning first asks."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    @functools.cached_property
+    def _index(self) -> dict[Loc, int]:
+        return _line_index(self._text)
+
+    def __getitem__(self, loc: Loc) -> int:
+        return self._index[loc]
+
+    def __iter__(self) -> Iterator[Loc]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
 def _line_index(text: str) -> dict[Loc, int]:
     """Map each path in the YAML document to its 1-based line, for error messages."""
     index: dict[Loc, int] = {}
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = yaml.compose(text, Loader=YAML_LOADER)
     except yaml.YAMLError:
         return index
 
@@ -279,12 +305,12 @@ def load_registry(path: str | Path) -> Registry:
 
 def parse_registry(text: str, source: str = "<registry>") -> Registry:
     try:
-        data: Any = yaml.safe_load(text)
+        data: Any = yaml.load(text, Loader=YAML_LOADER)  # a safe loader (C or Python)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise RegistryError(source, [f"not valid YAML{where}: {exc}"]) from exc
-    lines = _line_index(text)
+    lines = LineIndex(text)
     sharer = Sharer()
     try:
         model = validate_file(data, sharer)
