@@ -100,10 +100,13 @@ class Service:
     def stop(self) -> None:
         self._stop.set()
 
-    def reload_registry(self) -> bool:
-        """Load the registry file again; on error keep the current one and say why."""
+    async def reload_registry(self) -> bool:
+        """Load the registry file again; on error keep the current one and say why.
+
+        Parsed in a worker thread: a province's file takes seconds, and ingest goes on
+        with the registry it has meanwhile."""
         try:
-            registry = load_registry(self.settings.registry)
+            registry = await asyncio.to_thread(load_registry, self.settings.registry)
         except RegistryError as exc:
             self.registry_error = str(exc)
             log.error("registry reload refused, keeping the loaded one: %s", exc)
@@ -237,8 +240,11 @@ class Service:
                  self.http_port)
 
     def _on_sighup(self) -> None:
-        if self.reload_registry():
-            self._background(self._after_reload())
+        self._background(self._reload())
+
+    async def _reload(self) -> None:
+        if await self.reload_registry():
+            await self._after_reload()
 
     def _background(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -259,8 +265,7 @@ class Service:
             mtime = _mtime(self.settings.registry)
             if mtime != self._registry_mtime:
                 self._registry_mtime = mtime
-                if self.reload_registry():
-                    await self._after_reload()
+                await self._reload()
 
     # --- health -------------------------------------------------------------------------------
 

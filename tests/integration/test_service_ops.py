@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,26 @@ async def test_registry_reload_adds_sensors_and_refuses_a_bad_file(
         assert "kind" in health["registry"]["reload_error"]
         assert health["status"] == "degraded"
         assert len(svc.registry.sensors) == 6  # the good registry stays in force
+
+
+async def test_sighup_reloads_the_registry_while_ingest_goes_on(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
+) -> None:
+    reg = tmp_path / "registry.yaml"
+    original = REGISTRY_FILE.read_text(encoding="utf-8")
+    reg.write_text(original, encoding="utf-8")
+    settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique, registry=reg,
+                             registry_poll_s=0)  # no polling: only the signal reloads
+    async with running(Service(settings)) as svc:
+        anchor = "range: [0, 20]}\n"
+        reg.write_text(original.replace(anchor, anchor + NEW_SENSOR, 1), encoding="utf-8")
+        os.kill(os.getpid(), signal.SIGHUP)
+        readings = [batch([{"tag": "MHS-01.T101.LT01", "value": float(i), "ts": BASE_MS + i}])
+                    for i in range(5)]
+        await publish_all(mosquitto.port, "320921", ENT, readings)
+        await wait_for(lambda: len(svc.registry.sensors) == 6, what="SIGHUP reload")
+        await wait_for(lambda: svc.sink.stored.total() >= 5, what="readings stored")
+        assert svc.health()["registry"]["reload_error"] is None
 
 
 async def test_broker_restart_reconnects_and_keeps_the_session(
