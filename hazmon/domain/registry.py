@@ -337,12 +337,13 @@ def validate_file(data: Any, sharer: Sharer) -> RegistryFile:
     heap (which a process keeps) full of holes. Models accept already-built models of
     their fields, so the checks are the same. A file with any error is validated whole,
     for pydantic's complete list with places."""
-    try:
-        return RegistryFile.model_construct(
-            enterprises=[_enterprise(e, sharer) for e in data["enterprises"]]
-        )
-    except (ValidationError, KeyError, TypeError, AttributeError):
-        pass
+    if isinstance(data, dict) and data.keys() == {"enterprises"}:
+        try:
+            return RegistryFile.model_construct(
+                enterprises=[_enterprise(e, sharer) for e in data["enterprises"]]
+            )
+        except (ValidationError, TypeError, AttributeError):
+            pass
     return sharer.model(RegistryFile.model_validate(data))  # raises on a bad file
 
 

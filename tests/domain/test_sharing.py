@@ -155,3 +155,11 @@ def test_a_bad_sensor_still_gets_every_error_with_its_place() -> None:
     assert "sensors[1]" in problems[0]
     assert "out of order" in problems[0]
     assert "sensors[2]" in problems[1]
+
+
+def test_an_unknown_key_at_the_top_alone_is_still_refused() -> None:
+    # the piece-by-piece path builds the top level itself: it must not skip its checks
+    text = registry_text([("PT01", "{high: 1.6}", "")]) + "extra: 1\n"
+    with pytest.raises(RegistryError) as info:
+        parse_registry(text, source="t.yaml")
+    assert info.value.problems == ["extra (line 18): unknown key"]
