@@ -29,12 +29,20 @@ NEW_SENSOR = """          - {tag: MHS-01.T101.TT09, kind: temperature, unit: °C
 """
 
 
-async def test_registry_reload_adds_sensors_and_refuses_a_bad_file(
-    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
-) -> None:
+ANCHOR = "range: [0, 20]}\n"  # the sensor in the example registry after which one is added
+
+
+def copy_registry(tmp_path: Path) -> tuple[Path, str]:
     reg = tmp_path / "registry.yaml"
     original = REGISTRY_FILE.read_text(encoding="utf-8")
     reg.write_text(original, encoding="utf-8")
+    return reg, original
+
+
+async def test_registry_reload_adds_sensors_and_refuses_a_bad_file(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
+) -> None:
+    reg, original = copy_registry(tmp_path)
     settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique, registry=reg,
                              registry_poll_s=0.2)
     new_reading = batch([{"tag": "MHS-01.T101.TT09", "value": 21.5, "ts": BASE_MS}])
@@ -42,8 +50,7 @@ async def test_registry_reload_adds_sensors_and_refuses_a_bad_file(
         await publish_all(mosquitto.port, "320921", ENT, [new_reading])
         await wait_for(lambda: svc.rejects.readings.get(ENT, "unknown_tag"), what="unknown tag")
 
-        anchor = "range: [0, 20]}\n"
-        reg.write_text(original.replace(anchor, anchor + NEW_SENSOR, 1), encoding="utf-8")
+        reg.write_text(original.replace(ANCHOR, ANCHOR + NEW_SENSOR, 1), encoding="utf-8")
         await wait_for(lambda: len(svc.registry.sensors) == 6, what="reload picked up")
         await publish_all(mosquitto.port, "320921", ENT, [new_reading])
         await wait_for(lambda: count_points(influxdb.url, unique), expect=lambda n: n == 1,
@@ -60,14 +67,11 @@ async def test_registry_reload_adds_sensors_and_refuses_a_bad_file(
 async def test_sighup_reloads_the_registry_while_ingest_goes_on(
     tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
 ) -> None:
-    reg = tmp_path / "registry.yaml"
-    original = REGISTRY_FILE.read_text(encoding="utf-8")
-    reg.write_text(original, encoding="utf-8")
+    reg, original = copy_registry(tmp_path)
     settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique, registry=reg,
                              registry_poll_s=0)  # no polling: only the signal reloads
     async with running(Service(settings)) as svc:
-        anchor = "range: [0, 20]}\n"
-        reg.write_text(original.replace(anchor, anchor + NEW_SENSOR, 1), encoding="utf-8")
+        reg.write_text(original.replace(ANCHOR, ANCHOR + NEW_SENSOR, 1), encoding="utf-8")
         os.kill(os.getpid(), signal.SIGHUP)
         readings = [batch([{"tag": "MHS-01.T101.LT01", "value": float(i), "ts": BASE_MS + i}])
                     for i in range(5)]
