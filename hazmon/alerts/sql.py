@@ -14,7 +14,7 @@ import logging
 import os
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -269,3 +269,14 @@ async def connect(url: str, *, create: bool = True) -> Database:
     if url.startswith(("postgresql://", "postgres://")):
         return await PostgresDatabase.connect(url)
     raise StoreError(f"unsupported database URL {_redact(url)!r}: use sqlite:/// or postgresql://")
+
+
+async def connect_migrated(url: str, migrate: Callable[[Database], Awaitable[object]]) -> Database:
+    """`connect(url)` with `migrate` run on it; closed again if the migration fails."""
+    db = await connect(url)
+    try:
+        await migrate(db)
+    except BaseException:
+        await db.close()
+        raise
+    return db

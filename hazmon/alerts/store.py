@@ -19,7 +19,7 @@ from typing import Any
 from hazmon.alerts import audit
 from hazmon.alerts.errors import StoreError
 from hazmon.alerts.lifecycle import Alarm, AlarmState, HistoryEntry, Overlay
-from hazmon.alerts.sql import Database, Tx, connect
+from hazmon.alerts.sql import Database, Tx, connect_migrated
 from hazmon.domain.signal import PRIORITY_RANK, Category, Priority
 
 log = logging.getLogger(__name__)
@@ -337,13 +337,7 @@ class AlarmStore:
 
     @classmethod
     async def open(cls, url: str) -> AlarmStore:
-        db = await connect(url)
-        try:
-            await migrate(db)
-        except BaseException:
-            await db.close()
-            raise
-        return cls(db)
+        return cls(await connect_migrated(url, migrate))
 
     async def close(self) -> None:
         await self.db.close()

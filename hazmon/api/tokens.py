@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 
 from hazmon.alerts.errors import StoreError
-from hazmon.alerts.sql import Database, connect
+from hazmon.alerts.sql import Database, connect_migrated
 from hazmon.api.scope import Principal, Role, ScopeError, check_scope
 
 log = logging.getLogger(__name__)
@@ -90,13 +90,7 @@ class TokenStore:
     @classmethod
     async def open_url(cls, url: str) -> TokenStore:
         """Open a database of its own (the CLI); close it with `close()`."""
-        db = await connect(url)
-        try:
-            await migrate(db)
-        except BaseException:
-            await db.close()
-            raise
-        return cls(db)
+        return cls(await connect_migrated(url, migrate))
 
     async def close(self) -> None:
         await self.db.close()
