@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
 from hazmon.alerts import ContactInfo, StaticDirectory
 from hazmon.domain.signal import AlarmSignal, Category, Priority, SignalKind
+from tests.clock import MINUTE as MINUTE
+from tests.clock import T0 as T0
+from tests.clock import FakeClock as FakeClock
 
-T0 = int(datetime(2026, 11, 22, 2, 0, 0, tzinfo=UTC).timestamp() * 1000)
-MINUTE = 60_000
 ENT = "91320921MA1XXXXX0Q"
 HS = "MHS-01"
 TAG = "MHS-01.T101.LT01"
@@ -23,18 +21,6 @@ DIRECTORY = StaticDirectory(
         ContactInfo("operational", "王五", "+8613800000003"),
     ]},
 )
-
-
-@dataclass
-class FakeClock:
-    now: int = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, minutes: float = 0, ms: int = 0) -> int:
-        self.now += int(minutes * MINUTE) + ms
-        return self.now
 
 
 def make_signal(kind: str = "raise", *, tag: str | None = TAG, rule: str = "high_high",

@@ -8,17 +8,17 @@ import asyncio
 import json
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 
 from hazmon.domain.signal import AlarmSignal, Category, Priority, SignalKind
+from tests.clock import MINUTE as MINUTE
+from tests.clock import T0 as T0
+from tests.clock import FakeClock as FakeClock
 from tests.conftest import ENT, ENT2
 
-T0 = int(datetime(2026, 11, 22, 2, 0, 0, tzinfo=UTC).timestamp() * 1000)
-MINUTE = 60_000
 TAG_A = "MHS-01.T101.LT01"
 TAG_A2 = "MHS-01.T101.PT01"
 TAG_B = "MHS-02.V201.TT01"
@@ -27,18 +27,6 @@ HS_A = "MHS-01"
 HS_B = "MHS-02"
 
 __all__ = ["ENT", "ENT2"]
-
-
-@dataclass
-class FakeClock:
-    now: int = T0
-
-    def __call__(self) -> int:
-        return self.now
-
-    def advance(self, minutes: float = 0, ms: int = 0) -> int:
-        self.now += int(minutes * MINUTE) + ms
-        return self.now
 
 
 def signal(kind: str = "raise", *, enterprise: str = ENT, hazard_source: str = HS_A,
