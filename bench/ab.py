@@ -12,8 +12,6 @@ from pathlib import Path
 
 from bench import e2e
 from bench.common import build_registry
-from hazmon.testing.influxdb import InfluxDB
-from hazmon.testing.mosquitto import Mosquitto
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,10 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=2)
     args = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="hazmon-ab-"))
-    reg = build_registry(8, 30, 10)
-    path = reg.write(work / "registry.yaml")
-    with Mosquitto(work / "mq") as broker, InfluxDB(work / "influx") as influx:
-        ctx = e2e.Ctx(work, broker.port, influx, reg, path)
+    with e2e.servers(work, build_registry(8, 30, 10)) as ctx:
         for i in range(args.repeat):
             for b in args.batch:
                 r = e2e.throughput(ctx, b, max(1, args.readings // b) // (2 if b == 1 else 1),

@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from bench.common import BenchRegistry, Enterprise, cpu_seconds, now_ms, payload
 from bench.raw import INFLIGHT, influx_count, mosquitto_pubs
 from bench.service import ServiceProc
 from hazmon.testing.influxdb import InfluxDB
+from hazmon.testing.mosquitto import Mosquitto
 
 
 @dataclass
@@ -36,6 +38,14 @@ class Ctx:
     def service(self, name: str, **influx: Any) -> ServiceProc:
         return ServiceProc(self.work / name, self.registry_path, self.mqtt_port,
                            self.influx.url, name, **influx)
+
+
+@contextlib.contextmanager
+def servers(work: Path, registry: BenchRegistry, log: Any = print) -> Iterator[Ctx]:
+    """Mosquitto and InfluxDB started under `work`, the registry written beside them."""
+    path = registry.write(work / "registry.yaml")
+    with Mosquitto(work / "mosquitto") as broker, InfluxDB(work / "influxdb") as influx:
+        yield Ctx(work, broker.port, influx, registry, path, log=log)
 
 
 def write_files(ctx: Ctx, name: str, batch: int, messages: int) -> tuple[list[tuple[str, Path]],

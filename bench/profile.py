@@ -1,6 +1,6 @@
 """Profile hazmon under end-to-end load with py-spy (installed into .venv for this).
 
-    .venv/bin/python -m bench.profile --batch 1 --messages 30000 --out /tmp/b1.txt
+    .venv/bin/python -m bench.profile --batch 1 --messages 30000 --out b1.txt
 
 Starts Mosquitto and InfluxDB, runs hazmon under `py-spy record` while the load is
 published, and prints the functions with the most samples (own and cumulative).
@@ -19,22 +19,18 @@ from pathlib import Path
 from bench import e2e
 from bench.common import build_registry
 from bench.raw import mosquitto_pubs
-from hazmon.testing.influxdb import InfluxDB
-from hazmon.testing.mosquitto import Mosquitto
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--messages", type=int, default=30_000)
-    p.add_argument("--out", type=Path, default=Path("/tmp/hazmon-profile.txt"))
+    p.add_argument("--out", type=Path,
+                   default=Path(tempfile.gettempdir()) / "hazmon-profile.txt")
     p.add_argument("--top", type=int, default=35)
     args = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="hazmon-prof-"))
-    reg = build_registry(8, 30, 10)
-    path = reg.write(work / "registry.yaml")
-    with Mosquitto(work / "mq") as broker, InfluxDB(work / "influx") as influx:
-        ctx = e2e.Ctx(work, broker.port, influx, reg, path)
+    with e2e.servers(work, build_registry(8, 30, 10)) as ctx:
         files, total = e2e.write_files(ctx, "prof", args.batch, args.messages)
         svc = ctx.service("prof").start()
         spy = subprocess.Popen(["py-spy", "record", "--pid", str(svc.pid), "--format", "raw",
@@ -42,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)
         t0 = time.monotonic()
-        pubs = mosquitto_pubs(broker.port, files, name="prof")
+        pubs = mosquitto_pubs(ctx.mqtt_port, files, name="prof")
         end = e2e._wait_stored(svc, total)
         for q in pubs:
             q.wait(60)

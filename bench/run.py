@@ -25,8 +25,6 @@ from typing import Any
 from bench import e2e, raw
 from bench.common import PYTHON, ROOT, build_registry, env, machine, now_ms, payloads
 from bench.report import render
-from hazmon.testing.influxdb import InfluxDB
-from hazmon.testing.mosquitto import Mosquitto
 
 
 @dataclass(frozen=True)
@@ -73,11 +71,10 @@ def run(sizes: Sizes, work: Path, outage_s: float | None = None) -> dict[str, An
     t_start = time.monotonic()
     log(f"registry: {sizes.load_plants} load plants x {sizes.copies} + probe plant")
     reg = build_registry(sizes.load_plants, sizes.copies, sizes.probes)
-    reg_path = reg.write(work / "registry.yaml")
     results["registry"] = {"plants": len(reg.load) + 1, "sensors": reg.sensors,
                            "load_sensors": sum(len(e.sensors) for e in reg.load)}
-    with Mosquitto(work / "mosquitto") as broker, InfluxDB(work / "influxdb") as influx:
-        ctx = e2e.Ctx(work, broker.port, influx, reg, reg_path, log=log)
+    with e2e.servers(work, reg, log=log) as ctx:
+        influx = ctx.influx
 
         log("raw broker: mosquitto_pub -l x N -> mosquitto_sub -C, QoS 1")
         per = sizes.broker_messages // len(reg.load)
@@ -89,7 +86,7 @@ def run(sizes: Sizes, work: Path, outage_s: float | None = None) -> dict[str, An
             files.append((f"bench/raw/{i}", path))
         runs = []
         for i in range(sizes.repeat):
-            runs.append(raw.raw_broker(broker.port, files, per * len(reg.load), f"r{i}"))
+            runs.append(raw.raw_broker(ctx.mqtt_port, files, per * len(reg.load), f"r{i}"))
             log(f"  {runs[-1]['rate']:,.0f} msg/s")
         results["raw_broker"] = max(runs, key=lambda r: r["rate"])
         results["raw_broker"]["runs"] = [r["rate"] for r in runs]
