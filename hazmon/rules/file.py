@@ -25,10 +25,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from hazmon.domain.registry import Loc, Registry, format_loc
+from hazmon.domain.registry import YAML_LOADER, LineIndex, Loc, Registry, format_loc
 
 # Shared with the registry loader so both report places the same way.
-from hazmon.domain.registry import _line_index as line_index
 from hazmon.domain.registry import _pydantic_loc as pydantic_loc
 from hazmon.domain.registry import _where as where
 from hazmon.domain.rulespec import RulesFile, SensorRules, resolve
@@ -58,12 +57,12 @@ def parse_rules_file(
 ) -> RulesFile:
     """Validate a rules file; with a registry, also check its enterprises and tags exist."""
     try:
-        data: Any = yaml.safe_load(text)
+        data: Any = yaml.load(text, Loader=YAML_LOADER)  # a safe loader (C or Python)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" (line {mark.line + 1})" if mark is not None else ""
         raise RulesConfigError(source, [f"not valid YAML{at}: {exc}"]) from exc
-    lines = line_index(text)
+    lines = LineIndex(text)
     try:
         rules = RulesFile.model_validate({} if data is None else data)
     except ValidationError as exc:
@@ -86,7 +85,7 @@ def check_against(
     rules: RulesFile, registry: Registry, lines: Mapping[Loc, int] | None = None
 ) -> list[str]:
     """Problems of a rules file with respect to a registry (unknown enterprise or tag)."""
-    at = lines or {}
+    at = lines if lines is not None else {}  # not `or`: that would build a LineIndex
     problems: list[str] = []
     for ent, ent_rules in rules.enterprises.items():
         eloc: Loc = ("enterprises", ent)
