@@ -25,6 +25,7 @@ models that stay.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -102,7 +103,8 @@ class Sharer:
             return self._one(items, tuple(map(id, items)), _same_tuple)
         return v  # None, bools, enum members: singletons; anything else as it is
 
-    def _one(self, obj: T, ids: tuple[int, ...], same: Any) -> T:
+    def _one(self, obj: T, ids: tuple[int, ...], same: Callable[[Any, T], bool]) -> T:
+        # The table keeps only the int hash, not `ids`: its garbage is freed amid the models.
         key = hash((type(obj), ids))
         found = self._by_hash.get(key)
         if found is None:
