@@ -54,7 +54,7 @@ from hazmon.domain.signal import AlarmSignal, Category, Priority, SignalKind
 from hazmon.rules import health, messages, rate, threshold, trend, voting
 from hazmon.rules.file import RulesConfigError, check_against, resolve_problems
 from hazmon.rules.priority import Severity, priority, threshold_severity, vote_severity
-from hazmon.rules.window import SampleWindow
+from hazmon.rules.window import SampleWindow, WindowPool
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,9 @@ class _Sensor:
         "window",
     )
 
-    def __init__(self, info: SensorInfo, rules: SensorRules | None, tier: int | None) -> None:
+    def __init__(
+        self, info: SensorInfo, rules: SensorRules | None, tier: int | None, pool: WindowPool
+    ) -> None:
         s = info.sensor
         eff = resolve(s.kind, s.rules, rules)
         self.info = info
@@ -169,7 +171,7 @@ class _Sensor:
             if trends:
                 span_ms = max(span_ms, _ms(tr.window_s))
         self.trends = tuple(trends)
-        self.window = SampleWindow(span_ms) if span_ms else None
+        self.window = SampleWindow(span_ms, pool) if span_ms else None
 
         fz = eff.frozen
         self.health = health.Health(
@@ -226,6 +228,7 @@ class RulesEngine:
             problems.extend(check_against(self._rules, registry))
             file_rules = self._rules.enterprises
         sensors: dict[tuple[str, str], _Sensor] = {}
+        pool = WindowPool()  # every sample window of this configuration, in a few arrays
         for key, info in registry.sensors.items():
             ent_rules = file_rules.get(key[0])
             override = ent_rules.sensors.get(key[1]) if ent_rules is not None else None
@@ -234,7 +237,7 @@ class RulesEngine:
                 problems.extend(f"{key[0]} {key[1]} rules: {p}" for p in found)
                 continue
             hsi = registry.hazard_sources.get((key[0], info.hazard_source.code))
-            sensors[key] = _Sensor(info, override, hsi.grading.tier if hsi else None)
+            sensors[key] = _Sensor(info, override, hsi.grading.tier if hsi else None, pool)
         if problems:
             raise RulesConfigError(registry.source or "<registry>", problems)
 
@@ -455,11 +458,13 @@ class RulesEngine:
                     change = rate.step(rt, per_min)
                     if change:
                         out.append(self._rate_signal(st, rt, change, ts, sim))
-            for tr in st.trends:
-                ts_arr, vs_arr = window.last(tr.window_ms)
-                change = trend.step(tr, trend.fit_line(ts_arr, vs_arr))
-                if change:
-                    out.append(self._trend_signal(st, tr, change, ts, sim))
+            if st.trends:
+                base = window.base_ms
+                for tr in st.trends:
+                    ts_arr, vs_arr = window.last(tr.window_ms)
+                    change = trend.step(tr, trend.fit_line(ts_arr, vs_arr, base))
+                    if change:
+                        out.append(self._trend_signal(st, tr, change, ts, sim))
 
     def _threshold_changed(
         self,

@@ -16,7 +16,7 @@ from typing import Final
 import numpy as np
 
 from hazmon.rules.threshold import CLEARED, NONE, RAISED
-from hazmon.rules.window import F64, SampleWindow
+from hazmon.rules.window import F64, SampleWindow, Times
 
 CLEAR_RATIO: Final = 0.8
 _MIN_SPAN: Final = 0.5  # fraction of the window the samples must cover
@@ -35,7 +35,7 @@ class Rate:
         self.value = 0.0  # the rate (units/min) that last changed the state
 
 
-def theil_sen_per_s(ts_ms: F64, values: F64) -> float:
+def theil_sen_per_s(ts_ms: Times, values: F64) -> float:
     """Median of the pairwise slopes, units per second (samples in time order)."""
     dt = np.subtract.outer(ts_ms, ts_ms)  # dt[i, j] = t_i - t_j
     later = dt > 0

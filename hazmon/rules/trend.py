@@ -30,7 +30,7 @@ import sys
 from typing import Final, NamedTuple
 
 from hazmon.rules.threshold import CLEARED, NONE, RAISED
-from hazmon.rules.window import F64
+from hazmon.rules.window import F64, Times
 
 _CLEAR_T_FACTOR: Final = 0.5
 _CLEAR_HORIZON_FACTOR: Final = 2.0
@@ -44,8 +44,9 @@ class Fit(NamedTuple):
     at_ms: int  # time of the newest sample
 
 
-def fit_line(ts_ms: F64, values: F64) -> Fit | None:
-    """Least-squares line; None when fewer than three samples or no time spread."""
+def fit_line(ts_ms: Times, values: F64, base_ms: int = 0) -> Fit | None:
+    """Least-squares line; None when fewer than three samples or no time spread. Times
+    are ms after `base_ms` (a window's offsets) or absolute with the default 0."""
     n = len(ts_ms)
     if n < 3:
         return None
@@ -65,7 +66,7 @@ def fit_line(ts_ms: F64, values: F64) -> Fit | None:
         t = 0.0 if b == 0.0 else math.copysign(math.inf, b)
     else:
         t = b / se
-    return Fit(n, b, level, t, int(ts_ms[-1]))
+    return Fit(n, b, level, t, base_ms + int(ts_ms[-1]))
 
 
 def seconds_to_cross(fit: Fit, limit: float, high: bool) -> float | None:
