@@ -8,9 +8,12 @@ misspelled key or a duplicate tag is fixed in one round.
 
 from __future__ import annotations
 
+import ctypes
 import functools
+import gc
 import logging
 import math
+import pickle
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -304,6 +307,33 @@ def load_registry(path: str | Path) -> Registry:
 
 
 def parse_registry(text: str, source: str = "<registry>") -> Registry:
+    # Compacted: the registry is rebuilt from a pickle once everything else of the parse
+    # is freed. Parsing a province's YAML peaks at about 16 KiB per sensor (libyaml's
+    # node graph, then the data tree and pydantic's temporaries), and the registry's own
+    # objects, built among those, end up scattered over the memory of that peak, which
+    # the process then keeps: a 10k-sensor registry held about 5.6 KiB of RSS per sensor
+    # for 0.5 KiB of live objects. Rebuilt in one go they are packed together, and the
+    # peak is given back (`bench/NOTES.md`, Memory). Sharing (`sharing.Sharer`) survives:
+    # pickle keeps one object for one object.
+    blob = pickle.dumps(_parse(text, source), protocol=pickle.HIGHEST_PROTOCOL)
+    gc.collect()  # the parse's garbage in reference cycles too, before the rebuild
+    registry: Registry = pickle.loads(blob)
+    del blob
+    _release_free_memory()
+    return registry
+
+
+def _release_free_memory() -> None:
+    """Give the C heap's free pages back to the system (glibc's malloc_trim; elsewhere a
+    no-op): freed parse memory below a chunk still in use is otherwise kept."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim(0)
+
+
+def _parse(text: str, source: str) -> Registry:
     try:
         data: Any = yaml.load(text, Loader=YAML_LOADER)  # a safe loader (C or Python)
     except yaml.YAMLError as exc:

@@ -14,6 +14,7 @@ from hazmon.domain.registry import (
     RegistryFile,
     Sensor,
     SensorInfo,
+    _parse,
     parse_registry,
     validate_file,
 )
@@ -163,3 +164,21 @@ def test_an_unknown_key_at_the_top_alone_is_still_refused() -> None:
     with pytest.raises(RegistryError) as info:
         parse_registry(text, source="t.yaml")
     assert info.value.problems == ["extra (line 18): unknown key"]
+
+
+def test_the_compacted_registry_is_the_parsed_one_links_and_all() -> None:
+    # parse_registry rebuilds the registry from a pickle after the parse (to give the
+    # parse's memory back); what it returns must be the registry `_parse` built.
+    text = generate_registry(3, seed=5).yaml_text
+    built = _parse(text, "x.yaml")
+    reg = parse_registry(text, source="x.yaml")
+    assert reg is not built
+    assert reg == built
+    assert reg.source == "x.yaml"
+    assert reg.regions == built.regions
+    for key, info in reg.sensors.items():
+        assert info.enterprise is reg.enterprises[key[0]]
+        hsi = reg.hazard_sources[(key[0], info.hazard_source.code)]
+        assert info.hazard_source is hsi.hazard_source
+        assert any(s is info.sensor for s in info.hazard_source.sensors)
+        assert reg.sensor(*key) is info
