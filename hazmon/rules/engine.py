@@ -35,10 +35,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 from hazmon.domain.reading import Quality, Reading
 from hazmon.domain.registry import Enterprise, Registry, SensorInfo
@@ -47,6 +49,7 @@ from hazmon.domain.rulespec import (
     GatewayRule,
     RulesFile,
     SensorRules,
+    TrendRule,
     level_limit_name,
     resolve,
 )
@@ -72,23 +75,43 @@ SNAPSHOT_VERSION: Final = 1
 DEFAULT_GATEWAY_SILENCE_S: Final = GatewayRule().silence_s
 _RAISED, _CLEARED = threshold.RAISED, threshold.CLEARED
 _by_ts = attrgetter("ts_ms")
+_T = TypeVar("_T")
+
+
+_INF: Final = math.inf
+_TREND_RULES: Final = {t: sys.intern(f"trend_{t}") for t in threshold.LEVELS}
 
 
 class _Sensor:
-    """Everything the engine keeps about one sensor."""
+    """Everything the engine keeps about one sensor.
+
+    Rule *configuration* is held as plain numbers and shared settings; rule *state*
+    objects (`threshold.Threshold`, `rate.Rate`, `trend.Trend`) exist only while they
+    hold something: a threshold away from normal, a rate alarm raised, a trend with a
+    streak or raised. A sensor whose rules are all quiet, nearly every sensor, keeps none
+    (`thresholds`, `rates` and `trends` are None), which is most of the engine's memory
+    saved (bench/NOTES.md, Memory) and a cheaper reading: two comparisons decide that no
+    threshold needs stepping. A state object that goes back to normal is dropped; a new
+    one starts from normal, which is exactly the state dropped.
+    """
 
     __slots__ = (
-        "ent",
+        "deadband",
         "gateway",
         "health",
-        "hs",
+        "hi_trip",
         "info",
         "last_ts",
-        "rate_window_ms",
+        "lo_trip",
+        "rate_fall",
+        "rate_ms",
+        "rate_rise",
         "rates",
         "simulated",
+        "th_delays",
         "thresholds",
         "tier",
+        "trend",
         "trends",
         "votes",
         "watch_from",
@@ -96,13 +119,16 @@ class _Sensor:
     )
 
     def __init__(
-        self, info: SensorInfo, rules: SensorRules | None, tier: int | None, pool: WindowPool
+        self,
+        info: SensorInfo,
+        rules: SensorRules | None,
+        tier: int | None,
+        pool: WindowPool,
+        share: _Share,
     ) -> None:
         s = info.sensor
         eff = resolve(s.kind, s.rules, rules)
         self.info = info
-        self.ent = info.enterprise.code
-        self.hs = info.hazard_source.code
         self.tier = tier
         self.last_ts: int | None = None  # newest in-order reading
         self.watch_from: int | None = None  # stale is counted from here until a reading
@@ -113,64 +139,40 @@ class _Sensor:
 
         lo, hi = s.range
         th = eff.threshold
-        # Tuples, not lists: fixed once built, and smaller by a sensor's worth of slack.
-        thresholds: list[threshold.Threshold] = []
-        if th.enabled and info.limits is not None:
-            limits = dict(info.limits.items())
+        lim = info.limits
+        # A value in (lo_trip, hi_trip) is beyond no limit: the lowest high limit and the
+        # highest low one (limits are ordered). ±inf when the threshold rule is off.
+        self.hi_trip = _INF
+        self.lo_trip = -_INF
+        self.deadband = 0.0
+        self.th_delays: tuple[int, int] = (0, 0)
+        if th.enabled and lim is not None:
+            high = lim.high if lim.high is not None else lim.high_high
+            low = lim.low if lim.low is not None else lim.low_low
+            self.hi_trip = high if high is not None else _INF
+            self.lo_trip = low if low is not None else -_INF
             deadband = th.deadband
             if deadband is None:
                 deadband = th.deadband_pct / 100 * (hi - lo)
-            for rule in threshold.LEVELS:
-                if rule in limits:
-                    thresholds.append(
-                        threshold.Threshold(
-                            rule,
-                            limits[rule],
-                            deadband,
-                            _ms(th.on_delay_s),
-                            _ms(th.off_delay_s),
-                        )
-                    )
-
-        self.thresholds = tuple(thresholds)
+            self.deadband = share(deadband)
+            self.th_delays = share((_ms(th.on_delay_s), _ms(th.off_delay_s)))
+        self.thresholds: dict[str, threshold.Threshold] | None = None
 
         span_ms = 0
         rt = eff.rate
-        rates: list[rate.Rate] = []
-        self.rate_window_ms = _ms(rt.window_s)
-        if rt.enabled:
-            if rt.rise_per_min is not None:
-                rates.append(rate.Rate(True, rt.rise_per_min))
-            if rt.fall_per_min is not None:
-                rates.append(rate.Rate(False, rt.fall_per_min))
-            if rates:
-                span_ms = self.rate_window_ms
-
-        self.rates = tuple(rates)
+        self.rate_rise = rt.rise_per_min if rt.enabled else None
+        self.rate_fall = rt.fall_per_min if rt.enabled else None
+        self.rate_ms = 0  # the rate window; 0: no rate rule
+        if self.rate_rise is not None or self.rate_fall is not None:
+            self.rate_ms = span_ms = _ms(rt.window_s)
+        self.rates: dict[str, rate.Rate] | None = None
 
         tr = eff.trend
-        trends: list[trend.Trend] = []
-        if tr.enabled and info.limits is not None:
-            lim = info.limits
-            for target, value in (
-                ("high_high", lim.high_high) if lim.high_high is not None else ("high", lim.high),
-                ("low_low", lim.low_low) if lim.low_low is not None else ("low", lim.low),
-            ):
-                if value is not None:
-                    trends.append(
-                        trend.Trend(
-                            target,
-                            value,
-                            _ms(tr.window_s),
-                            tr.horizon_s,
-                            tr.min_points,
-                            tr.t_min,
-                            tr.confirm,
-                        )
-                    )
-            if trends:
-                span_ms = max(span_ms, _ms(tr.window_s))
-        self.trends = tuple(trends)
+        self.trend: TrendRule | None = None
+        if tr.enabled and lim is not None and self.trend_targets():
+            self.trend = share(tr)
+            span_ms = max(span_ms, _ms(tr.window_s))
+        self.trends: dict[str, trend.Trend] | None = None
         self.window = SampleWindow(span_ms, pool) if span_ms else None
 
         fz = eff.frozen
@@ -179,12 +181,83 @@ class _Sensor:
             _ms(eff.stale.after_s) if eff.stale.enabled else None,
             health.Frozen(_ms(fz.after_s), fz.tolerance) if fz.enabled else None,
         )
+        self.health.min_ok = share(self.health.min_ok)
+        self.health.max_ok = share(self.health.max_ok)
 
-    def threshold_for(self, rule: str) -> threshold.Threshold | None:
-        for th in self.thresholds:
-            if th.rule == rule:
-                return th
-        return None
+    @property
+    def ent(self) -> str:
+        return self.info.enterprise.code
+
+    @property
+    def hs(self) -> str:
+        return self.info.hazard_source.code
+
+    def has_limit(self, rule: str) -> bool:
+        """Whether a threshold alarm watches this limit (rule on, limit set)."""
+        lim = self.info.limits
+        on = self.hi_trip != _INF or self.lo_trip != -_INF  # off: both trips infinite
+        return on and lim is not None and getattr(lim, rule) is not None
+
+    def new_threshold(self, rule: str) -> threshold.Threshold:
+        """The state of a threshold that has just left normal (or is restored)."""
+        lim = self.info.limits
+        assert lim is not None
+        limit = getattr(lim, rule)
+        on_ms, off_ms = self.th_delays
+        return threshold.Threshold(rule, limit, self.deadband, on_ms, off_ms)
+
+    def trend_targets(self) -> tuple[tuple[str, float], ...]:
+        """(target, limit) of the predictions: high_high (else high), low_low (else low)."""
+        lim = self.info.limits
+        if lim is None:
+            return ()
+        out: list[tuple[str, float]] = []
+        for target, value in (
+            ("high_high", lim.high_high) if lim.high_high is not None else ("high", lim.high),
+            ("low_low", lim.low_low) if lim.low_low is not None else ("low", lim.low),
+        ):
+            if value is not None:
+                out.append((target, value))
+        return tuple(out)
+
+    def new_trend(self, target: str, limit: float) -> trend.Trend:
+        cfg = self.trend
+        assert cfg is not None
+        return trend.Trend(
+            target, limit, _ms(cfg.window_s), cfg.horizon_s, cfg.min_points, cfg.t_min,
+            cfg.confirm,
+        )
+
+    def active_threshold(self, rule: str) -> bool:
+        live = self.thresholds
+        th = live.get(rule) if live is not None else None
+        return th is not None and th.active
+
+
+class _VoteMember:
+    """One detector's threshold at a vote's level, as the vote sees it."""
+
+    __slots__ = ("rule", "st")
+
+    def __init__(self, st: _Sensor, rule: str) -> None:
+        self.st = st
+        self.rule = rule
+
+    @property
+    def active(self) -> bool:
+        return self.st.active_threshold(self.rule)
+
+
+class _Share:
+    """One object for equal settings (tuples, floats, frozen models) across sensors."""
+
+    __slots__ = ("_seen",)
+
+    def __init__(self) -> None:
+        self._seen: dict[object, object] = {}
+
+    def __call__(self, value: _T) -> _T:
+        return cast(_T, self._seen.setdefault(value, value))
 
 
 class _Gateway:
@@ -229,6 +302,7 @@ class RulesEngine:
             file_rules = self._rules.enterprises
         sensors: dict[tuple[str, str], _Sensor] = {}
         pool = WindowPool()  # every sample window of this configuration, in a few arrays
+        share = _Share()
         for key, info in registry.sensors.items():
             ent_rules = file_rules.get(key[0])
             override = ent_rules.sensors.get(key[1]) if ent_rules is not None else None
@@ -237,7 +311,7 @@ class RulesEngine:
                 problems.extend(f"{key[0]} {key[1]} rules: {p}" for p in found)
                 continue
             hsi = registry.hazard_sources.get((key[0], info.hazard_source.code))
-            sensors[key] = _Sensor(info, override, hsi.grading.tier if hsi else None, pool)
+            sensors[key] = _Sensor(info, override, hsi.grading.tier if hsi else None, pool, share)
         if problems:
             raise RulesConfigError(registry.source or "<registry>", problems)
 
@@ -245,20 +319,19 @@ class RulesEngine:
         for (ent, hs_code), hsi in registry.hazard_sources.items():
             for spec in hsi.hazard_source.voting:
                 limit_rule = level_limit_name(spec.level)
-                members: list[threshold.Threshold | None] = []
+                members: list[voting.Member | None] = []
                 vote = voting.Vote(spec, ent, hs_code, members)
                 for tag in spec.tags:
                     st = sensors.get((ent, tag))
-                    th = st.threshold_for(limit_rule) if st is not None else None
-                    if th is None:
+                    if st is None or not st.has_limit(limit_rule):
                         log.warning("vote %s/%s: %s has no %s limit", hs_code, spec.name, tag,
                                     limit_rule)
+                        members.append(None)
                     else:
-                        assert st is not None
                         feeds = st.votes if isinstance(st.votes, dict) else {}
                         feeds.setdefault(limit_rule, []).append(vote)
                         st.votes = feeds
-                    members.append(th)
+                        members.append(_VoteMember(st, limit_rule))
                 votes[(ent, hs_code, spec.rule)] = vote
 
         gateways: dict[str, _Gateway] = {}
@@ -354,7 +427,11 @@ class RulesEngine:
             if not st.health.trusted or (st.gateway is not None and st.gateway.state.active):
                 continue  # held: a stale or bad sensor neither raises nor clears
             still = False
-            for th in st.thresholds:
+            live = st.thresholds or {}
+            for rule in threshold.LEVELS:
+                th = live.get(rule)
+                if th is None:
+                    continue
                 since, delay = th.since_ms, (
                     th.on_delay_ms if th.phase == threshold.PENDING_ON else th.off_delay_ms
                 )
@@ -362,8 +439,11 @@ class RulesEngine:
                 if change:
                     th.since_ms = since + delay
                     self._threshold_changed(st, th, change, since + delay, st.simulated, out)
+                if th.phase == threshold.NORMAL:
+                    del live[rule]
                 elif th.phase & 1:
                     still = True
+            st.thresholds = live or None
             if not still:
                 self._pending.discard(st)
         return out
@@ -426,17 +506,8 @@ class RulesEngine:
         if late:
             return
 
-        pending = False
-        for th in st.thresholds:
-            change = threshold.step(th, value, ts)
-            if change:
-                self._threshold_changed(st, th, change, ts, sim, out)
-            if th.phase & 1:
-                pending = True
-        if pending:
-            self._pending.add(st)
-        elif self._pending:
-            self._pending.discard(st)
+        if st.thresholds is not None or not st.lo_trip < value < st.hi_trip:
+            self._step_thresholds(st, value, ts, sim, out)
 
         fz = h.frozen
         if fz is not None:
@@ -452,19 +523,91 @@ class RulesEngine:
                 )
 
         if appended and window is not None:
-            if st.rates:
-                per_min = rate.rate_per_min(window, st.rate_window_ms)
-                for rt in st.rates:
-                    change = rate.step(rt, per_min)
-                    if change:
-                        out.append(self._rate_signal(st, rt, change, ts, sim))
-            if st.trends:
-                base = window.base_ms
-                for tr in st.trends:
-                    ts_arr, vs_arr = window.last(tr.window_ms)
-                    change = trend.step(tr, trend.fit_line(ts_arr, vs_arr, base))
-                    if change:
-                        out.append(self._trend_signal(st, tr, change, ts, sim))
+            if st.rate_ms:
+                per_min = rate.rate_per_min(window, st.rate_ms)
+                if per_min is not None:
+                    self._step_rates(st, per_min, ts, sim, out)
+            if st.trend is not None:
+                ts_arr, vs_arr = window.last(_ms(st.trend.window_s))
+                fit = trend.fit_line(ts_arr, vs_arr, window.base_ms)  # one fit, both targets
+                self._step_trends(st, fit, ts, sim, out)
+
+    def _step_thresholds(
+        self, st: _Sensor, value: float, ts: int, sim: bool, out: list[AlarmSignal]
+    ) -> None:
+        # Stepped: the thresholds away from normal, and those the value is now beyond.
+        live = st.thresholds
+        if live is None:
+            live = st.thresholds = {}  # before any vote recounts
+        lim = st.info.limits
+        pending = False
+        for rule in threshold.LEVELS:
+            th = live.get(rule)
+            if th is None:
+                limit = getattr(lim, rule) if lim is not None else None
+                if limit is None or (value < limit if rule[0] == "h" else value > limit):
+                    continue  # normal and staying so: a new state would do nothing
+                th = live[rule] = st.new_threshold(rule)
+            change = threshold.step(th, value, ts)
+            if change:
+                self._threshold_changed(st, th, change, ts, sim, out)
+            if th.phase == threshold.NORMAL:
+                del live[rule]
+            elif th.phase & 1:
+                pending = True
+        if not live:
+            st.thresholds = None
+        if pending:
+            self._pending.add(st)
+        elif self._pending:
+            self._pending.discard(st)
+
+    def _step_rates(
+        self, st: _Sensor, per_min: float, ts: int, sim: bool, out: list[AlarmSignal]
+    ) -> None:
+        live = st.rates
+        for rise, limit in ((True, st.rate_rise), (False, st.rate_fall)):
+            if limit is None:
+                continue
+            rule = "rate_rise" if rise else "rate_fall"
+            rt = live.get(rule) if live is not None else None
+            if rt is None:
+                if (per_min if rise else -per_min) < limit:
+                    continue  # quiet and staying so
+                rt = rate.Rate(rise, limit)
+            change = rate.step(rt, per_min)
+            if change == _RAISED:
+                live = live if live is not None else {}
+                live[rule] = rt
+            elif change == _CLEARED and live is not None:
+                del live[rule]
+            if change:
+                out.append(self._rate_signal(st, rt, change, ts, sim))
+        st.rates = live or None
+
+    def _step_trends(
+        self, st: _Sensor, fit: trend.Fit | None, ts: int, sim: bool, out: list[AlarmSignal]
+    ) -> None:
+        cfg = st.trend
+        assert cfg is not None
+        live = st.trends
+        for target, limit in st.trend_targets():
+            rule = _TREND_RULES[target]
+            tr = live.get(rule) if live is not None else None
+            if tr is None:
+                if not trend.predicts(fit, limit, target[0] == "h", cfg.min_points, cfg.t_min,
+                                      cfg.horizon_s):
+                    continue  # no streak and none starting
+                tr = st.new_trend(target, limit)
+            change = trend.step(tr, fit)
+            if tr.active or tr.streak:
+                live = live if live is not None else {}
+                live[rule] = tr
+            elif live is not None:
+                live.pop(rule, None)
+            if change:
+                out.append(self._trend_signal(st, tr, change, ts, sim))
+        st.trends = live or None
 
     def _threshold_changed(
         self,
@@ -543,7 +686,7 @@ class RulesEngine:
             raised, st.ent, st.hs, st.info.sensor.tag, rt.rule, Category.PROCESS,
             priority(Severity.RATE, st.tier), ts, rt.value, rt.limit_per_min,
             messages.rate(st.info, rt.rise, raised, rt.value, rt.limit_per_min), sim,
-            {"per_min": rt.value, "window_ms": st.rate_window_ms},
+            {"per_min": rt.value, "window_ms": st.rate_ms},
         )
 
     def _trend_signal(
@@ -624,13 +767,15 @@ class RulesEngine:
                 "last_ts": st.last_ts,
                 "watch_from": st.watch_from,
                 "simulated": st.simulated,
+                # Only the states that exist: a rule missing here is normal / quiet.
                 "thresholds": {
-                    th.rule: [th.phase, th.since_ms, th.value] for th in st.thresholds
+                    th.rule: [th.phase, th.since_ms, th.value]
+                    for th in (st.thresholds or {}).values()
                 },
-                "rates": {rt.rule: [rt.active, rt.value] for rt in st.rates},
+                "rates": {rt.rule: [rt.active, rt.value] for rt in (st.rates or {}).values()},
                 "trends": {
                     tr.rule: [tr.active, tr.streak, tr.predicted_ms, tr.slope_per_s, tr.value]
-                    for tr in st.trends
+                    for tr in (st.trends or {}).values()
                 },
                 "health": {
                     "stale": h.stale,
@@ -724,7 +869,7 @@ class RulesEngine:
             st = self._sensors.get((e["enterprise"], e["tag"]))
             if st is not None:
                 _apply_sensor(st, e)
-                if any(th.phase & 1 for th in st.thresholds):
+                if any(th.phase & 1 for th in (st.thresholds or {}).values()):
                     self._pending.add(st)
         for e in _records(snap.get("gateways")):
             gw = self._gateways.get(e["enterprise"])
@@ -765,9 +910,9 @@ class RulesEngine:
         if rule in flags:
             return flags[rule]
         return (
-            any(th.rule == rule and th.active for th in st.thresholds)
-            or any(rt.rule == rule and rt.active for rt in st.rates)
-            or any(tr.rule == rule and tr.active for tr in st.trends)
+            st.active_threshold(rule)
+            or any(rt.rule == rule and rt.active for rt in (st.rates or {}).values())
+            or any(tr.rule == rule and tr.active for tr in (st.trends or {}).values())
         )
 
 
@@ -784,18 +929,33 @@ def _apply_sensor(st: _Sensor, e: dict[str, Any]) -> None:
     st.last_ts = e.get("last_ts")
     st.watch_from = e.get("watch_from")
     st.simulated = bool(e.get("simulated", False))
+    # Snapshots list every rule's state, or (since states are kept only while they hold
+    # something) only those away from normal; a normal one is simply not rebuilt.
+    st.thresholds = st.rates = st.trends = None
     saved_th = e.get("thresholds", {})
-    for th in st.thresholds:
-        if th.rule in saved_th:
-            th.phase, th.since_ms, th.value = saved_th[th.rule]
+    for rule in threshold.LEVELS:
+        if rule in saved_th and saved_th[rule][0] != threshold.NORMAL and st.has_limit(rule):
+            th = st.new_threshold(rule)
+            th.phase, th.since_ms, th.value = saved_th[rule]
+            st.thresholds = st.thresholds or {}
+            st.thresholds[rule] = th
     saved_rt = e.get("rates", {})
-    for rt in st.rates:
-        if rt.rule in saved_rt:
-            rt.active, rt.value = saved_rt[rt.rule]
+    for rise, limit in ((True, st.rate_rise), (False, st.rate_fall)):
+        rule = "rate_rise" if rise else "rate_fall"
+        if limit is not None and rule in saved_rt and saved_rt[rule][0]:
+            rt = rate.Rate(rise, limit)
+            rt.active, rt.value = saved_rt[rule]
+            st.rates = st.rates or {}
+            st.rates[rule] = rt
     saved_tr = e.get("trends", {})
-    for tr in st.trends:
-        if tr.rule in saved_tr:
-            tr.active, tr.streak, tr.predicted_ms, tr.slope_per_s, tr.value = saved_tr[tr.rule]
+    if st.trend is not None:
+        for target, limit in st.trend_targets():
+            rule = _TREND_RULES[target]
+            if rule in saved_tr and (saved_tr[rule][0] or saved_tr[rule][1]):
+                tr = st.new_trend(target, limit)
+                tr.active, tr.streak, tr.predicted_ms, tr.slope_per_s, tr.value = saved_tr[rule]
+                st.trends = st.trends or {}
+                st.trends[rule] = tr
     hs = e.get("health", {})
     h = st.health
     h.stale, h.bad, h.out_of_range = (

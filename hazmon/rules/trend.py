@@ -127,6 +127,18 @@ class Trend:
         self.value = 0.0
 
 
+def predicts(
+    fit: Fit | None, limit: float, high: bool, min_points: int, t_min: float, horizon_s: float
+) -> bool:
+    """Whether a fit counts towards raising: enough points, a significant slope, and the
+    limit reached within the horizon. (A trend with no streak that this says no to stays
+    as it is: the engine keeps no state for it.)"""
+    if fit is None or fit.n < min_points or abs(fit.t_stat) < t_min:
+        return False
+    eta = seconds_to_cross(fit, limit, high)
+    return eta is not None and eta <= horizon_s
+
+
 def step(tr: Trend, fit: Fit | None) -> int:
     """Feed the latest fit; return RAISED, CLEARED or NONE."""
     eta: float | None = None
@@ -135,7 +147,8 @@ def step(tr: Trend, fit: Fit | None) -> int:
         t_abs = abs(fit.t_stat)
         eta = seconds_to_cross(fit, tr.limit, tr.high)
     if not tr.active:
-        if eta is not None and t_abs >= tr.t_min and eta <= tr.horizon_s:
+        if predicts(fit, tr.limit, tr.high, tr.min_points, tr.t_min, tr.horizon_s):
+            assert eta is not None
             tr.streak += 1
             if tr.streak >= tr.confirm:
                 assert fit is not None

@@ -10,8 +10,18 @@ lowered for faulty detectors; their data-health alarms say that separately.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from hazmon.domain.rulespec import VotingRule
-from hazmon.rules.threshold import CLEARED, NONE, RAISED, Threshold
+from hazmon.rules.threshold import CLEARED, NONE, RAISED
+
+
+class Member(Protocol):
+    """A detector's threshold at the vote's level (a `threshold.Threshold` is one)."""
+
+    @property
+    def active(self) -> bool: ...
 
 
 class Vote:
@@ -22,7 +32,7 @@ class Vote:
         spec: VotingRule,
         enterprise: str,
         hazard_source: str,
-        members: list[Threshold | None],
+        members: Sequence[Member | None],
     ) -> None:
         self.spec = spec
         self.enterprise = enterprise

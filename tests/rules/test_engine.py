@@ -156,6 +156,70 @@ class TestInputs:
         assert engine.late_readings == 1
 
 
+class TestStateOnlyWhileItHoldsSomething:
+    """Rule state objects exist only away from normal (memory: most sensors are quiet)."""
+
+    def test_quiet_sensors_keep_no_rule_state(self) -> None:
+        reg = make_registry([sensor(LEVEL, rules={"rate": {"rise_per_min": 1.0}}),
+                             sensor(PRESSURE)])
+        engine = RulesEngine(reg)
+        feed(engine, reg, LEVEL, [(t, 5.0 + 0.01 * (t % 7)) for t in range(0, 1200, 5)])
+        feed(engine, reg, PRESSURE, [(t, 0.5) for t in range(0, 100, 5)])
+        for tag in (LEVEL, PRESSURE):
+            st = engine._sensors[(ENT, tag)]
+            assert (st.thresholds, st.rates, st.trends) == (None, None, None)
+        snap = engine.snapshot()["sensors"]
+        assert isinstance(snap, list)
+        assert all(e["thresholds"] == {} for e in snap)
+
+    def test_a_threshold_state_lives_from_leaving_normal_to_coming_back(self) -> None:
+        reg = make_registry([sensor(PRESSURE)])  # high 0.8, on/off delay 15 s
+        engine = RulesEngine(reg)
+        st = engine._sensors[(ENT, PRESSURE)]
+        for t in (0, 100):  # a second excursion behaves like the first
+            assert feed(engine, reg, PRESSURE, [(t, 0.9)]) == []
+            assert st.thresholds is not None
+            assert set(st.thresholds) == {"high"}
+            assert kinds(feed(engine, reg, PRESSURE, [(t + 20, 0.9)])) == [("raise", "high")]
+            assert kinds(feed(engine, reg, PRESSURE, [(t + 40, 0.5), (t + 60, 0.5)])) == [
+                ("clear", "high")
+            ]
+            assert st.thresholds is None
+            assert st not in engine._pending
+
+    def test_a_rate_state_lives_while_raised(self) -> None:
+        reg = make_registry([sensor(LEVEL, rules={"rate": {"rise_per_min": 1.0},
+                                                  "trend": {"enabled": False}})])
+        engine = RulesEngine(reg)
+        st = engine._sensors[(ENT, LEVEL)]
+        out = feed(engine, reg, LEVEL, [(t, 2.0 + 0.05 * t) for t in range(0, 61)])  # 3 m/min
+        assert ("raise", "rate_rise") in kinds(out)
+        assert st.rates is not None
+        assert set(st.rates) == {"rate_rise"}
+        out = feed(engine, reg, LEVEL, [(t, 5.0) for t in range(61, 200)])
+        assert ("clear", "rate_rise") in kinds(out)
+        assert st.rates is None
+
+    def test_restores_a_snapshot_that_lists_normal_states_too(self) -> None:
+        # Snapshots written before states were kept lazily list every rule's state.
+        reg = make_registry([sensor(PRESSURE)])
+        engine = RulesEngine(reg)
+        feed(engine, reg, PRESSURE, [(0, 1.1), (20, 1.1)])
+        snap = json.loads(json.dumps(engine.snapshot()))
+        entry = snap["sensors"][0]
+        assert set(entry["thresholds"]) == {"high", "high_high"}
+        entry["thresholds"]["low"] = [0, 0, 0.0]  # no such limit: ignored
+        entry["trends"] = {"trend_high_high": [False, 0, 0, 0.0, 0.0]}
+        restored = RulesEngine.restore(reg, snap)
+        st = restored._sensors[(ENT, PRESSURE)]
+        assert st.thresholds is not None
+        assert set(st.thresholds) == {"high", "high_high"}
+        assert st.trends is None
+        out = feed(restored, reg, PRESSURE, [(40, 0.5), (60, 0.5)])
+        assert sorted(kinds(out)) == [("clear", "high"), ("clear", "high_high")]
+        assert st.thresholds is None
+
+
 class TestFootprint:
     def test_window_memory_per_sensor(self) -> None:
         reg = make_registry([sensor(LEVEL)])
@@ -196,11 +260,11 @@ class TestFootprint:
         feed(engine, reg, LEVEL, [(t, 5.0 + 0.01 * (t % 7)) for t in range(seconds)])
         st = engine._sensors[(ENT, LEVEL)]
         assert st.window is not None
-        assert st.trends
-        assert st.rates
+        assert st.trend is not None  # trend rule on (high_high and low_low targets)
+        assert st.rate_ms  # rate rule on
         slots = seconds * 1000 // st.window.spacing_ms + 1
         assert 0 < fits["rate"] <= slots
-        assert 0 < fits["trend"] <= slots * len(st.trends)
+        assert 0 < fits["trend"] <= slots  # one fit serves both targets
         assert fits["rate"] < seconds / 5
 
 

@@ -90,7 +90,7 @@ def test_times_are_int32_offsets_from_the_base_and_exact() -> None:
     w = SampleWindow(60_000)
     for t in range(10):
         w.add(t0 + t * 1500, float(t))
-    ts, vs = w.last(60_000)
+    ts, _vs = w.last(60_000)
     assert ts.dtype == np.int32
     assert w.base_ms == t0
     assert [w.base_ms + int(t) for t in ts] == [t0 + t * 1500 for t in range(10)]
