@@ -3,10 +3,12 @@
 Time is always given: a reading's own timestamp, or `now_ms` of a `tick` /
 `gateway_status` call. Tests drive it with synthetic series and never sleep.
 
-Per sensor the engine keeps one slotted `_Sensor` holding the threshold, rate, trend and
-health state objects of the rule modules, found by one dict lookup per reading. A numpy
-`SampleWindow` exists only for sensors with a rate or trend rule. Signals are built (and
-their Chinese messages formatted) only when a condition changes.
+Per sensor the engine keeps one slotted `_Sensor`, found by one dict lookup per reading:
+its rule configuration as numbers and shared settings, its health state, and the
+threshold, rate and trend state objects of the rule modules only while they hold
+something (see `_Sensor`). A `SampleWindow` (a row of the engine's `WindowPool`) exists
+only for sensors with a rate or trend rule. Signals are built (and their Chinese
+messages formatted) only when a condition changes.
 
 Late and out-of-order readings. A reading no newer than the sensor's newest is *late*.
 It is inserted into the rate/trend window in time order (so history stays right for the
@@ -257,7 +259,8 @@ class _Share:
         self._seen: dict[object, object] = {}
 
     def __call__(self, value: _T) -> _T:
-        return cast(_T, self._seen.setdefault(value, value))
+        # Keyed by type too: 1 == 1.0 == True, but a float setting must stay a float.
+        return cast(_T, self._seen.setdefault((type(value), value), value))
 
 
 class _Gateway:
