@@ -73,11 +73,12 @@ def _os_release() -> str:
         return "?"
 
 
-def rss_kib(pid: int) -> int:
-    """Resident set size of a process, from /proc/<pid>/status (KiB)."""
+def rss_kib(pid: int, field: str = "VmRSS") -> int:
+    """Resident set size of a process, from /proc/<pid>/status (KiB); `field="VmHWM"` for
+    its peak so far."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
     except OSError:
         pass

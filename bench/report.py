@@ -93,6 +93,13 @@ def figures(res: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
+def _load_s(m: dict[str, Any]) -> str:
+    out = f" in {m['load_s']:.0f} s" if "load_s" in m else ""
+    if "rss_load_peak_kib" in m:
+        out += f", peaking at {m['rss_load_peak_kib'] / 1024:.0f} MiB while parsing"
+    return out
+
+
 def render(res: dict[str, Any], command: str) -> str:
     m = res["machine"]
     out = [
@@ -163,8 +170,9 @@ def _details(res: dict[str, Any]) -> list[str]:
     for m in res["memory"]:
         lines.append(
             f"- Memory, {_n(m['sensors'])} sensors ({_n(m['windows_full'])} windows full): "
-            f"RSS {m['rss_base_kib'] / 1024:.0f} MiB after imports, "
-            f"{m['rss_registry_kib'] / 1024:.0f} MiB with the registry, "
+            f"RSS {m['rss_base_kib'] / 1024:.0f} MiB after imports and a warm-up, "
+            f"{m['rss_registry_kib'] / 1024:.0f} MiB with the registry (YAML file read "
+            f"through `load_registry`{_load_s(m)}), "
             f"{m['rss_engine_kib'] / 1024:.0f} MiB with the engine, "
             f"{m['rss_filled_kib'] / 1024:.0f} MiB with windows full: registry "
             f"{m['registry_b_per_sensor']:,.0f} B, rules {m['rules_b_per_sensor']:,.0f} B per "
