@@ -539,15 +539,17 @@ def _grade(
     if len(items) != len(hs.inventory):
         return None
     grading = tier.grade(items, hs.population_exposed)
-    where = _where((*hloc, "tier"), lines)
+    # The place only when there is a warning: looking it up builds the line index, a
+    # second parse of the whole file.
     if not grading.is_major:
         warnings.append(
-            f"{where}: {hs.code} is not a major hazard source (Σq/Q = {grading.ratio_sum:.3g} < 1)"
+            f"{_where((*hloc, 'tier'), lines)}: {hs.code} is not a major hazard source "
+            f"(Σq/Q = {grading.ratio_sum:.3g} < 1)"
         )
     if hs.tier is not None and hs.tier != grading.tier:
         warnings.append(
-            f"{where}: declared tier {hs.tier} but GB 18218-2018 gives tier {grading.tier} "
-            f"(R = {grading.r:.1f})"
+            f"{_where((*hloc, 'tier'), lines)}: declared tier {hs.tier} but GB 18218-2018 "
+            f"gives tier {grading.tier} (R = {grading.r:.1f})"
         )
     return grading
 

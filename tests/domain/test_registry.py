@@ -400,6 +400,27 @@ def test_declared_tier_that_matches_gives_no_warning() -> None:
     assert parse_registry(text).warnings == ()
 
 
+def test_a_file_without_problems_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The line index (a second parse of the whole file) is built only for a message.
+    from hazmon.domain import registry
+
+    built: list[int] = []
+    real = registry._line_index
+
+    def counting(text: str) -> dict[tuple[str | int, ...], int]:
+        built.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(registry, "_line_index", counting)
+    text = VALID_HEAD.replace("        population_exposed: 120\n",
+                              "        population_exposed: 120\n        tier: 3\n")
+    assert parse_registry(text).warnings == ()
+    assert built == []
+    mismatch = text.replace("tier: 3", "tier: 1")
+    assert parse_registry(mismatch).warnings  # a warning with its line: built then
+    assert built == [len(mismatch)]
+
+
 def test_not_a_major_hazard_source_is_a_warning() -> None:
     text = VALID_HEAD.replace("{chemical: chlorine, tonnes: 20}", "{chemical: chlorine, tonnes: 1}")
     reg = parse_registry(text)
