@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hazmon.domain.registry import (
     Limits,
@@ -512,3 +514,40 @@ def test_gas_detector_with_explicit_limits_keeps_them() -> None:
     assert info is not None
     assert info.limits == Limits(high=1, high_high=2)
     assert info.limits_basis == "registry"
+
+
+# --- a registry written as JSON (YAML's flow style) ---------------------------------------
+
+
+def test_a_registry_written_as_json_is_the_same_registry(example: Registry) -> None:
+    data = yaml.safe_load(REGISTRY_FILE.read_text(encoding="utf-8"))
+    reg = parse_registry("\ufeff\n" + json.dumps(data, ensure_ascii=False, indent=1))
+    assert reg.enterprises == example.enterprises
+    assert reg.hazard_sources == example.hazard_sources
+    assert reg.sensors == example.sensors
+    assert reg.warnings == example.warnings
+
+
+def test_an_error_in_a_json_registry_has_its_path_and_line() -> None:
+    data = yaml.safe_load(VALID_HEAD)
+    data["enterprises"][0]["hazard_sources"][0]["sensors"] = [
+        {"tag": "A.1", "kind": "level", "unit": "m", "range": [1, 0]},
+    ]
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    line = next(i for i, t in enumerate(text.splitlines(), 1) if '"tag": "A.1"' in t) - 1
+    (problem,) = problems_of(text)
+    assert problem.startswith(f"enterprises[0].hazard_sources[0].sensors[0] (line {line}): ")
+    assert "range must be [low, high]" in problem
+
+
+def test_flow_yaml_that_is_not_json_is_still_yaml() -> None:
+    data = yaml.safe_load(VALID_HEAD)
+    text = json.dumps(data, ensure_ascii=False).replace('"enterprises"', "enterprises", 1)
+    text = "# province export\n" + text  # a comment and an unquoted key: YAML, not JSON
+    reg = parse_registry(text)
+    assert list(reg.enterprises) == [ENT]
+
+
+def test_broken_json_is_reported_as_yaml_with_its_line() -> None:
+    (problem,) = problems_of('{"enterprises": [\n  {"code": "x",,}\n]}')
+    assert problem.startswith("not valid YAML (line 2)")
