@@ -38,7 +38,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import sys
 from collections.abc import Iterable, Iterator, Mapping
 from operator import attrgetter
 from types import MappingProxyType
@@ -81,7 +80,6 @@ _T = TypeVar("_T")
 
 
 _INF: Final = math.inf
-_TREND_RULES: Final = {t: sys.intern(f"trend_{t}") for t in threshold.LEVELS}
 
 
 class _Sensor:
@@ -221,6 +219,13 @@ class _Sensor:
             if value is not None:
                 out.append((target, value))
         return tuple(out)
+
+    def rate_rules(self) -> Iterator[tuple[str, bool, float]]:
+        """(rule, rise, limit per minute) of each rate alarm the sensor has."""
+        if self.rate_rise is not None:
+            yield rate.rule_of(True), True, self.rate_rise
+        if self.rate_fall is not None:
+            yield rate.rule_of(False), False, self.rate_fall
 
     def new_trend(self, target: str, limit: float) -> trend.Trend:
         cfg = self.trend
@@ -548,7 +553,7 @@ class RulesEngine:
             th = live.get(rule)
             if th is None:
                 limit = getattr(lim, rule) if lim is not None else None
-                if limit is None or (value < limit if rule[0] == "h" else value > limit):
+                if limit is None or not threshold.beyond(threshold.is_high(rule), limit, value):
                     continue  # normal and staying so: a new state would do nothing
                 th = live[rule] = st.new_threshold(rule)
             change = threshold.step(th, value, ts)
@@ -569,10 +574,7 @@ class RulesEngine:
         self, st: _Sensor, per_min: float, ts: int, sim: bool, out: list[AlarmSignal]
     ) -> None:
         live = st.rates
-        for rise, limit in ((True, st.rate_rise), (False, st.rate_fall)):
-            if limit is None:
-                continue
-            rule = "rate_rise" if rise else "rate_fall"
+        for rule, rise, limit in st.rate_rules():
             rt = live.get(rule) if live is not None else None
             if rt is None:
                 if (per_min if rise else -per_min) < limit:
@@ -595,11 +597,11 @@ class RulesEngine:
         assert cfg is not None
         live = st.trends
         for target, limit in st.trend_targets():
-            rule = _TREND_RULES[target]
+            rule = trend.rule_of(target)
             tr = live.get(rule) if live is not None else None
             if tr is None:
-                if not trend.predicts(fit, limit, target[0] == "h", cfg.min_points, cfg.t_min,
-                                      cfg.horizon_s):
+                if not trend.predicts(fit, limit, threshold.is_high(target), cfg.min_points,
+                                      cfg.t_min, cfg.horizon_s):
                     continue  # no streak and none starting
                 tr = st.new_trend(target, limit)
             change = trend.step(tr, fit)
@@ -943,9 +945,8 @@ def _apply_sensor(st: _Sensor, e: dict[str, Any]) -> None:
             st.thresholds = st.thresholds or {}
             st.thresholds[rule] = th
     saved_rt = e.get("rates", {})
-    for rise, limit in ((True, st.rate_rise), (False, st.rate_fall)):
-        rule = "rate_rise" if rise else "rate_fall"
-        if limit is not None and rule in saved_rt and saved_rt[rule][0]:
+    for rule, rise, limit in st.rate_rules():
+        if rule in saved_rt and saved_rt[rule][0]:
             rt = rate.Rate(rise, limit)
             rt.active, rt.value = saved_rt[rule]
             st.rates = st.rates or {}
@@ -953,7 +954,7 @@ def _apply_sensor(st: _Sensor, e: dict[str, Any]) -> None:
     saved_tr = e.get("trends", {})
     if st.trend is not None:
         for target, limit in st.trend_targets():
-            rule = _TREND_RULES[target]
+            rule = trend.rule_of(target)
             if rule in saved_tr and (saved_tr[rule][0] or saved_tr[rule][1]):
                 tr = st.new_trend(target, limit)
                 tr.active, tr.streak, tr.predicted_ms, tr.slope_per_s, tr.value = saved_tr[rule]

@@ -21,6 +21,7 @@ from typing import Final
 from hazmon.domain import gases
 from hazmon.domain.registry import GAS_KINDS, Enterprise, SensorInfo
 from hazmon.domain.rulespec import VotingRule
+from hazmon.rules.threshold import is_high
 
 BEIJING: Final = timezone(timedelta(hours=8), "CST")
 
@@ -94,7 +95,7 @@ def level_names(info: SensorInfo, rule: str) -> tuple[str, str]:
 def threshold(info: SensorInfo, rule: str, raised: bool, value: float, limit: float) -> str:
     name, limit_name = level_names(info, rule)
     unit = info.sensor.unit
-    high = rule.startswith("high")
+    high = is_high(rule)
     if raised:
         op = "≥" if high else "≤"
         return f"{name}：{_where(info)} {fmt(value)} {unit} {op} {limit_name} {fmt(limit)} {unit}"

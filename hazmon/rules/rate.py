@@ -22,6 +22,10 @@ CLEAR_RATIO: Final = 0.8
 _MIN_SPAN: Final = 0.5  # fraction of the window the samples must cover
 
 
+def rule_of(rise: bool) -> str:
+    return "rate_rise" if rise else "rate_fall"
+
+
 class Rate:
     """Configuration and state of one rate alarm (rate_rise or rate_fall of a sensor)."""
 
@@ -29,7 +33,7 @@ class Rate:
 
     def __init__(self, rise: bool, limit_per_min: float) -> None:
         self.rise = rise
-        self.rule = "rate_rise" if rise else "rate_fall"
+        self.rule = rule_of(rise)
         self.limit_per_min = limit_per_min
         self.active = False
         self.value = 0.0  # the rate (units/min) that last changed the state

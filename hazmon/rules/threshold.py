@@ -32,6 +32,16 @@ NONE: Final = 0
 LEVELS: Final = ("high_high", "low_low", "high", "low")
 
 
+def is_high(level: str) -> bool:
+    """high / high_high (a level or a trend target) against low / low_low."""
+    return level.startswith("high")
+
+
+def beyond(high: bool, limit: float, value: float) -> bool:
+    """Whether `value` is at or past a limit: the condition that leaves NORMAL."""
+    return value >= limit if high else value <= limit
+
+
 class Threshold:
     """Configuration and state of one (sensor, limit) alarm."""
 
@@ -58,7 +68,7 @@ class Threshold:
         if rule not in LEVELS:
             raise ValueError(f"unknown threshold rule {rule!r}")
         self.rule = rule
-        self.high = rule.startswith("high")
+        self.high = is_high(rule)
         self.limit = limit
         self.deadband = deadband
         self.on_delay_ms = on_delay_ms
@@ -82,15 +92,12 @@ class Threshold:
 
 def step(th: Threshold, value: float, now_ms: int) -> int:
     """Feed one in-order value; return RAISED, CLEARED or NONE."""
-    if th.high:
-        beyond = value >= th.limit
-        back = value < th.limit - th.deadband
-    else:
-        beyond = value <= th.limit
-        back = value > th.limit + th.deadband
+    high, limit = th.high, th.limit
+    past = beyond(high, limit, value)
+    back = value < limit - th.deadband if high else value > limit + th.deadband
     phase = th.phase
     if phase == NORMAL:
-        if beyond:
+        if past:
             th.value = value
             if th.on_delay_ms <= 0:
                 th.phase = ACTIVE
@@ -99,7 +106,7 @@ def step(th: Threshold, value: float, now_ms: int) -> int:
             th.phase = PENDING_ON
             th.since_ms = now_ms
     elif phase == PENDING_ON:
-        if not beyond:
+        if not past:
             th.phase = NORMAL
         elif now_ms - th.since_ms >= th.on_delay_ms:
             th.phase = ACTIVE

@@ -25,11 +25,12 @@ The target is high_high (low_low); a sensor without one is predicted against hig
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 from typing import Final, NamedTuple
 
-from hazmon.rules.threshold import CLEARED, NONE, RAISED
+from hazmon.rules.threshold import CLEARED, NONE, RAISED, is_high
 from hazmon.rules.window import F64, Times
 
 _CLEAR_T_FACTOR: Final = 0.5
@@ -81,6 +82,11 @@ def seconds_to_cross(fit: Fit, limit: float, high: bool) -> float | None:
     return (limit - fit.level) / b
 
 
+@functools.cache
+def rule_of(target: str) -> str:
+    return sys.intern(f"trend_{target}")  # one string per rule, not per sensor
+
+
 class Trend:
     """Configuration and state of one predicted crossing (sensor, target limit)."""
 
@@ -112,8 +118,8 @@ class Trend:
         confirm: int,
     ) -> None:
         self.target = target  # "high_high", "low_low", or "high"/"low" as a fallback
-        self.rule = sys.intern(f"trend_{target}")  # one string per rule, not per sensor
-        self.high = target.startswith("high")
+        self.rule = rule_of(target)
+        self.high = is_high(target)
         self.limit = limit
         self.window_ms = window_ms
         self.horizon_s = horizon_s
@@ -127,43 +133,46 @@ class Trend:
         self.value = 0.0
 
 
+def _eta_within(
+    fit: Fit | None, limit: float, high: bool, min_points: int, t_min: float, horizon_s: float
+) -> float | None:
+    """Seconds to the crossing when the fit has enough points, a slope with |t| ≥ `t_min`
+    and reaches the limit within `horizon_s`; otherwise None."""
+    if fit is None or fit.n < min_points or not abs(fit.t_stat) >= t_min:  # NaN: no
+        return None
+    eta = seconds_to_cross(fit, limit, high)
+    return eta if eta is not None and eta <= horizon_s else None
+
+
 def predicts(
     fit: Fit | None, limit: float, high: bool, min_points: int, t_min: float, horizon_s: float
 ) -> bool:
-    """Whether a fit counts towards raising: enough points, a significant slope, and the
-    limit reached within the horizon. (A trend with no streak that this says no to stays
-    as it is: the engine keeps no state for it.)"""
-    if fit is None or fit.n < min_points or abs(fit.t_stat) < t_min:
-        return False
-    eta = seconds_to_cross(fit, limit, high)
-    return eta is not None and eta <= horizon_s
+    """Whether a fit counts towards raising. (A trend with no streak that this says no to
+    stays as it is: the engine keeps no state for it.)"""
+    return _eta_within(fit, limit, high, min_points, t_min, horizon_s) is not None
 
 
 def step(tr: Trend, fit: Fit | None) -> int:
     """Feed the latest fit; return RAISED, CLEARED or NONE."""
-    eta: float | None = None
-    t_abs = 0.0
-    if fit is not None and fit.n >= tr.min_points:
-        t_abs = abs(fit.t_stat)
-        eta = seconds_to_cross(fit, tr.limit, tr.high)
     if not tr.active:
-        if predicts(fit, tr.limit, tr.high, tr.min_points, tr.t_min, tr.horizon_s):
-            assert eta is not None
-            tr.streak += 1
-            if tr.streak >= tr.confirm:
-                assert fit is not None
-                tr.active = True
-                tr.streak = 0
-                _remember(tr, fit, eta)
-                return RAISED
-        else:
+        eta = _eta_within(fit, tr.limit, tr.high, tr.min_points, tr.t_min, tr.horizon_s)
+        if eta is None:
             tr.streak = 0
+            return NONE
+        tr.streak += 1
+        if tr.streak >= tr.confirm:
+            assert fit is not None
+            tr.active = True
+            tr.streak = 0
+            _remember(tr, fit, eta)
+            return RAISED
         return NONE
-    if (
-        eta is not None
-        and t_abs >= tr.t_min * _CLEAR_T_FACTOR
-        and eta <= tr.horizon_s * _CLEAR_HORIZON_FACTOR
-    ):
+    # Raised: held with hysteresis (half the t, twice the horizon).
+    eta = _eta_within(
+        fit, tr.limit, tr.high, tr.min_points, tr.t_min * _CLEAR_T_FACTOR,
+        tr.horizon_s * _CLEAR_HORIZON_FACTOR,
+    )
+    if eta is not None:
         assert fit is not None
         _remember(tr, fit, eta)
         return NONE
