@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import orjson
@@ -104,9 +104,9 @@ class RulesStage:
         GIL (a thread would not help), so it is built and encoded a chunk at a time."""
         if self.state_file is None:
             return
-        parts = [orjson.dumps(self.engine.snapshot_head())]
-        for i, entry in enumerate(self.engine.sensor_snapshots()):
-            parts.append(orjson.dumps(entry))
+        parts = []
+        for i, part in enumerate(self._encoded()):
+            parts.append(part)
             if i % chunk == chunk - 1:
                 await asyncio.sleep(0)
         await asyncio.to_thread(self._write, parts)
@@ -115,8 +115,13 @@ class RulesStage:
         """Write the engine state at once (at shutdown)."""
         if self.state_file is None:
             return
-        self._write([orjson.dumps(self.engine.snapshot_head()),
-                     *(orjson.dumps(e) for e in self.engine.sensor_snapshots())])
+        self._write(list(self._encoded()))
+
+    def _encoded(self) -> Iterator[bytes]:
+        """The lines of the state file: the head, then one sensor a line."""
+        yield orjson.dumps(self.engine.snapshot_head())
+        for entry in self.engine.sensor_snapshots():
+            yield orjson.dumps(entry)
 
     def _write(self, parts: list[bytes]) -> None:
         # JSON lines: the head, then one sensor a line; replaced atomically, so a restart
