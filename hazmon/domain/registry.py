@@ -309,7 +309,7 @@ def load_registry(path: str | Path) -> Registry:
 
 def parse_registry(text: str, source: str = "<registry>") -> Registry:
     # Compacted: the registry is rebuilt from a pickle once everything else of the parse
-    # is freed. Parsing a province's YAML peaks at about 16 KiB per sensor (libyaml's
+    # is freed. Parsing a province's YAML peaks at about 18 KiB per sensor (libyaml's
     # node graph, then the data tree and pydantic's temporaries), and the registry's own
     # objects, built among those, end up scattered over the memory of that peak, which
     # the process then keeps: a 10k-sensor registry held about 5.6 KiB of RSS per sensor
@@ -334,6 +334,13 @@ def _release_free_memory() -> None:
     trim(0)
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """A file that is not YAML, said with the line where the parser stopped."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f" (line {mark.line + 1})" if mark is not None else ""
+    return f"not valid YAML{where}: {exc}"
+
+
 def _load_document(text: str) -> Any:
     """The file's data. A registry written as JSON (YAML's flow style: what a database
     export produces) is read by orjson, without libyaml's node graph: 10k sensors load in
@@ -351,9 +358,7 @@ def _parse(text: str, source: str) -> Registry:
     try:
         data: Any = _load_document(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise RegistryError(source, [f"not valid YAML{where}: {exc}"]) from exc
+        raise RegistryError(source, [yaml_problem(exc)]) from exc
     lines = LineIndex(text)
     sharer = Sharer()
     try:
@@ -377,10 +382,10 @@ def validate_file(data: Any, sharer: Sharer) -> RegistryFile:
     """The file's models, built a sensor at a time with their repeats shared (`sharing`).
 
     Sharing each piece as soon as it is built keeps the garbage to one sensor's worth at a
-    time; validated whole, a province's duplicates would all exist at once and leave the
-    heap (which a process keeps) full of holes. Models accept already-built models of
-    their fields, so the checks are the same. A file with any error is validated whole,
-    for pydantic's complete list with places."""
+    time; validated whole, a province's duplicates would all exist at once on top of the
+    parse's peak. Models accept already-built models of their fields, so the checks are
+    the same. A file with any error is validated whole, for pydantic's complete list with
+    places."""
     if isinstance(data, dict) and data.keys() == {"enterprises"}:
         try:
             return RegistryFile.model_construct(

@@ -25,7 +25,14 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from hazmon.domain.registry import YAML_LOADER, LineIndex, Loc, Registry, format_loc
+from hazmon.domain.registry import (
+    YAML_LOADER,
+    LineIndex,
+    Loc,
+    Registry,
+    format_loc,
+    yaml_problem,
+)
 
 # Shared with the registry loader so both report places the same way.
 from hazmon.domain.registry import _pydantic_loc as pydantic_loc
@@ -59,9 +66,7 @@ def parse_rules_file(
     try:
         data: Any = yaml.load(text, Loader=YAML_LOADER)  # a safe loader (C or Python)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" (line {mark.line + 1})" if mark is not None else ""
-        raise RulesConfigError(source, [f"not valid YAML{at}: {exc}"]) from exc
+        raise RulesConfigError(source, [yaml_problem(exc)]) from exc
     lines = LineIndex(text)
     try:
         rules = RulesFile.model_validate({} if data is None else data)
