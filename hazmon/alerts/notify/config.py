@@ -21,81 +21,29 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import Field, model_validator
 
+from hazmon.alerts.notify.channels import CHANNEL_TYPES, ChannelConfig
+from hazmon.alerts.notify.strict import ChannelName, Strict
 from hazmon.domain.signal import Priority
 
-ChannelName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _ChannelBase(_Strict):
-    name: ChannelName
-    # A test channel (drill receiver, developer inbox) is the only kind of channel a
-    # simulated alarm may reach: a demo or a drill never pages real people.
-    test: bool = False
-    # Grouping of floods into digests (see GroupingConfig). None: on for people-facing
-    # channels (webhook, email), off for the plant HMI (a machine wants every event).
-    grouping: bool | None = None
-    # Whom a flood is counted for: each recipient (person, enterprise duty line, centre)
-    # or the channel as a whole (a centre's single inbox).
-    group_by: Literal["recipient", "channel"] = "recipient"
-
-
-class MqttChannelConfig(_ChannelBase):
-    """The plant's own `hazmon/v1/{region}/{enterprise}/alarms` topic (CONTRACT §2)."""
-
-    type: Literal["mqtt"]
-    qos: Literal[0, 1, 2] = 1
-
-
-class WebhookChannelConfig(_ChannelBase):
-    """POST of the alarm event JSON, signed (see notify/webhook.py for the scheme)."""
-
-    type: Literal["webhook"]
-    url: Annotated[str, Field(pattern=r"^https?://\S+$")]
-    secret: SecretStr = Field(min_length=16)
-    timeout_s: float = Field(default=10.0, gt=0)
-    headers: dict[str, str] = Field(default_factory=dict)
-
-
-class SmtpSettings(_Strict):
-    host: str = Field(min_length=1)
-    port: int = Field(default=25, ge=1, le=65535)
-    starttls: bool = False
-    ssl: bool = False  # implicit TLS (port 465)
-    username: str | None = None
-    password: SecretStr | None = None
-    sender: str = Field(min_length=3)
-    to: list[str] = Field(min_length=1)
-    timeout_s: float = Field(default=10.0, gt=0)
-
-    @model_validator(mode="after")
-    def _tls_once(self) -> SmtpSettings:
-        if self.ssl and self.starttls:
-            raise ValueError("choose one of ssl and starttls")
-        return self
-
-
-class EmailChannelConfig(_ChannelBase):
-    type: Literal["email"]
-    smtp: SmtpSettings
-
-
-ChannelConfig = Annotated[
-    MqttChannelConfig | WebhookChannelConfig | EmailChannelConfig, Field(discriminator="type")
-]
+if TYPE_CHECKING:
+    AnyChannelConfig = ChannelConfig
+else:
+    # One entry per registered channel type, told apart by `type`: a channel's own keys
+    # are checked by its own model, and an unknown type names the known ones.
+    AnyChannelConfig = Annotated[
+        Union[tuple(t.config for t in CHANNEL_TYPES.values())],  # noqa: UP007
+        Field(discriminator="type"),
+    ]
 
 # escalation.CONTACT_LEVELS | CENTRE_LEVELS
 Level = Literal["operational", "technical", "principal", "county", "city", "province"]
 
 
-class RouteMatch(_Strict):
+class RouteMatch(Strict):
     """Every field left out matches everything; a list matches any of its values."""
 
     kind: list[Literal["alarm", "escalate"]] | None = None
@@ -110,13 +58,13 @@ class RouteMatch(_Strict):
     simulated: bool | None = None
 
 
-class Route(_Strict):
+class Route(Strict):
     name: str | None = None
     match: RouteMatch = Field(default_factory=RouteMatch)
     to: list[ChannelName] = Field(min_length=1)
 
 
-class GroupingConfig(_Strict):
+class GroupingConfig(Strict):
     """At most `threshold` single messages per recipient in any `window_s`; beyond that
     the rest wait (at most `digest_wait_s`, default the window) and go as one digest.
     While a recipient has had a digest within the window, new ones join the next digest,
@@ -138,7 +86,7 @@ class GroupingConfig(_Strict):
                    * 1000)
 
 
-class RetryPolicy(_Strict):
+class RetryPolicy(Strict):
     """Capped, jittered exponential backoff: attempt n waits
     min(max_s, initial_s * multiplier**(n-1)) * (1 - jitter * U[0, 1))."""
 
@@ -149,8 +97,8 @@ class RetryPolicy(_Strict):
     jitter: float = Field(default=0.2, ge=0, lt=1)
 
 
-class NotifyConfig(_Strict):
-    channels: list[ChannelConfig] = Field(default_factory=list)
+class NotifyConfig(Strict):
+    channels: list[AnyChannelConfig] = Field(default_factory=list)
     routes: list[Route] = Field(default_factory=list)
     grouping: GroupingConfig = Field(default_factory=GroupingConfig)
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
@@ -169,7 +117,7 @@ class NotifyConfig(_Strict):
                 raise ValueError(f"routes[{i}].to: unknown channel(s) {', '.join(unknown)}")
         return self
 
-    def channel(self, name: str) -> MqttChannelConfig | WebhookChannelConfig | EmailChannelConfig:
+    def channel(self, name: str) -> ChannelConfig:
         return next(c for c in self.channels if c.name == name)
 
 

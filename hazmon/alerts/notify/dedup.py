@@ -10,6 +10,12 @@ second release is announced again (the operator must see what was hidden).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
+from hazmon.alerts.notify import record
+from hazmon.alerts.notify.delivery import DeliveryStatus
+from hazmon.alerts.notify.stage import Context, Stage, Work
 from hazmon.alerts.outbox import Notification, NotificationKind
 
 ONCE_PER_OCCURRENCE = frozenset({"raised", "cleared"})
@@ -25,3 +31,29 @@ def dedup_key(note: Notification) -> str:
     if event in ONCE_PER_OCCURRENCE:
         return f"{alarm}:{note.kind}:{event}"
     return f"{alarm}:{note.kind}:{event}:{p.get('seq', note.id)}"
+
+
+class Dedup(Stage[Work, Work]):
+    """A planned delivery whose alarm and kind of news already went (or is going) to
+    the same channel and recipient is skipped as a duplicate."""
+
+    async def run(self, ctx: Context, items: Sequence[Work]) -> list[Work]:
+        # This round's earlier deliveries: the record stage writes them only after this
+        # stage saw the whole batch, so the store does not know them yet.
+        passed: set[tuple[str, str, str]] = set()
+        out = []
+        for work in items:
+            checked = []
+            for p in work.planned:
+                if p.status is DeliveryStatus.PENDING:
+                    seen = (p.dedup_key, p.channel, p.recipient.key())
+                    if seen in passed or await record.already_planned(
+                        ctx.db, p.dedup_key, p.channel, p.recipient.key(), work.note.id
+                    ):
+                        p = replace(p, status=DeliveryStatus.SKIPPED, reason="duplicate")
+                        ctx.counts["duplicates"] += 1
+                    else:
+                        passed.add(seen)
+                checked.append(p)
+            out.append(replace(work, planned=tuple(checked)))
+        return out

@@ -15,8 +15,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from hazmon.alerts.event import rfc3339
+from hazmon.alerts.notify import compose, record
+from hazmon.alerts.notify.channels import CHANNEL_TYPES
 from hazmon.alerts.notify.config import GroupingConfig
+from hazmon.alerts.notify.delivery import DeliveryRow, DeliveryStatus
+from hazmon.alerts.notify.message import Channel, Message
 from hazmon.alerts.notify.record import GroupState
+from hazmon.alerts.notify.stage import Context, Dispatch, Stage, Work
 from hazmon.domain.signal import PRIORITY_RANK, Priority
 
 T = TypeVar("T")
@@ -85,3 +90,90 @@ def digest(digest_id: str, items: Sequence[Mapping[str, Any]], cfg: GroupingConf
     if body["digest"]["more"]:
         lines.append(f"… 另有 {body['digest']['more']} 条")
     return body, subject, "\n".join(lines)
+
+
+class Group(Stage[Work, Dispatch]):
+    """Open deliveries by group key (channel and recipient): which go alone now, which
+    are held for a digest, and the digest that is due. Every notification is passed on
+    to be settled, with or without a message."""
+
+    async def run(self, ctx: Context, items: Sequence[Work]) -> list[Dispatch]:
+        groups: dict[str, list[DeliveryRow]] = {}
+        for work in items:
+            for row in work.rows:
+                if row.status is DeliveryStatus.PENDING:
+                    groups.setdefault(row.group_key, []).append(row)
+                elif row.status is DeliveryStatus.HELD:
+                    groups.setdefault(row.group_key, [])  # its digest may be due
+        out = [Dispatch((work.note,)) for work in items]
+        for group_key, pending in groups.items():
+            out.extend(await self._group(ctx, group_key, pending))
+        return out
+
+    async def _group(self, ctx: Context, group_key: str,
+                     pending: list[DeliveryRow]) -> list[Dispatch]:
+        name = group_key.split("|", 1)[0]
+        channel = ctx.channels.get(name)
+        if channel is None:  # removed from the config since it was planned
+            await record.close(ctx.db, pending, DeliveryStatus.DEAD, ctx.now, kind="alarm",
+                               events=ctx.events(pending),
+                               reason=f"channel {name} no longer configured")
+            ctx.counts["dead"] += len(pending)
+            return []
+        cfg = ctx.config.grouping
+        grouped = cfg.enabled and _grouped(ctx, name, channel)
+        if grouped:
+            state = await record.group_state(ctx.db, group_key, ctx.now, cfg.window_ms)
+            alone, hold = split([(r.priority, r) for r in pending], state, cfg)
+        else:
+            alone, hold = pending, []
+        out = []
+        for row in alone:
+            note = await ctx.note(row.notification_id)
+            if note is not None:
+                out.append(Dispatch((note,), (row,), channel, compose.single(note, row)))
+        if hold:
+            await record.hold(ctx.db, hold, ctx.now)
+            ctx.counts["held"] += len(hold)
+        if grouped:
+            held = await record.held_in_group(ctx.db, group_key)
+            oldest = min((r.held_at_ms for r in held if r.held_at_ms is not None),
+                         default=None)
+            if oldest is not None and ctx.now >= flush_at(oldest, cfg):
+                due = await _digest(ctx, channel, group_key, held)
+                if due is not None:
+                    out.append(due)
+        return out
+
+
+def _grouped(ctx: Context, name: str, channel: Channel) -> bool:
+    configured = next((c for c in ctx.config.channels if c.name == name), None)
+    if configured is not None and configured.grouping is not None:
+        return configured.grouping
+    kind = CHANNEL_TYPES.get(channel.type)  # an injected channel of its own type: people
+    return kind.groups_by_default if kind is not None else True
+
+
+async def _digest(ctx: Context, channel: Channel, group_key: str,
+                  held: Sequence[DeliveryRow]) -> Dispatch | None:
+    items: list[dict[str, Any]] = []
+    rows: list[DeliveryRow] = []
+    notes = []
+    for row in held:
+        note = await ctx.note(row.notification_id)
+        if note is None:
+            continue
+        notes.append(note)
+        items.append(dict(note.payload))
+        rows.append(row)
+    if not rows:
+        return None
+    digest_id = f"d{rows[0].id}.{len(rows)}"
+    body, subject, text = digest(digest_id, items, ctx.config.grouping, ctx.now)
+    body["notification"] = {"id": digest_id, "kind": "digest", "channel": rows[0].channel,
+                            "recipient": None if group_key.endswith("|*")
+                            else rows[0].recipient.to_dict()}
+    message = Message(digest_id, rows[0].channel, rows[0].recipient, "digest", body,
+                      subject, text, bool(body["simulated"]),
+                      tuple(r.notification_id for r in rows))
+    return Dispatch(tuple(notes), tuple(rows), channel, message)

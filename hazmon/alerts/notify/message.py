@@ -1,4 +1,5 @@
-"""What flows between the stages: a recipient, a message, a channel and its errors."""
+"""What a channel is given and answers: a recipient, a message, the channel protocol and
+its delivery error."""
 
 from __future__ import annotations
 

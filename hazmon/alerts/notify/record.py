@@ -13,69 +13,21 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from hazmon.alerts import audit
+from hazmon.alerts.notify.delivery import (
+    OPEN,
+    DeliveryRow,
+    DeliveryStatus,
+    PlannedDelivery,
+)
 from hazmon.alerts.notify.message import Recipient
+from hazmon.alerts.notify.stage import Context, Stage, Work, event_of
+from hazmon.alerts.outbox import Notification
 from hazmon.alerts.sql import Database, Tx
 
 NOTIFY_ACTOR = "system:notify"
-
-
-class DeliveryStatus(StrEnum):
-    PENDING = "pending"
-    HELD = "held"
-    SENT = "sent"
-    DIGESTED = "digested"
-    SKIPPED = "skipped"
-    DEAD = "dead"
-
-
-OPEN = frozenset({DeliveryStatus.PENDING, DeliveryStatus.HELD})
-DONE_OK = frozenset({DeliveryStatus.SENT, DeliveryStatus.DIGESTED})
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRow:
-    id: int
-    notification_id: int
-    alarm_id: str | None
-    channel: str
-    recipient: Recipient
-    group_key: str
-    dedup_key: str
-    priority: str
-    status: DeliveryStatus
-    reason: str | None
-    created_at_ms: int
-    held_at_ms: int | None
-    done_at_ms: int | None
-    digest_id: str | None
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id, "notification_id": self.notification_id,
-            "alarm_id": self.alarm_id, "channel": self.channel,
-            "recipient": self.recipient.to_dict(), "status": self.status.value,
-            "reason": self.reason, "created_at_ms": self.created_at_ms,
-            "done_at_ms": self.done_at_ms, "digest_id": self.digest_id,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedDelivery:
-    channel: str
-    recipient: Recipient
-    group_key: str
-    dedup_key: str
-    priority: str
-    status: DeliveryStatus = DeliveryStatus.PENDING
-    reason: str | None = None
 
 
 _COLS = ("id, notification_id, alarm_id, channel, recipient, recipient_doc, group_key,"
@@ -259,3 +211,46 @@ async def group_state(db: Database, group_key: str, now_ms: int,
         digest_in_window=bool(digests and int(digests[0]) > 0),
         oldest_held_ms=await oldest_held(db, group_key),
     )
+
+
+# --- the stages that read and write the plan ---------------------------------------------
+
+
+class Load(Stage[Notification, Work]):
+    """What was recorded of each notification before: a retry, an item held for a
+    digest, or a restart picks up its planned deliveries rather than routing again."""
+
+    async def run(self, ctx: Context, items: Sequence[Notification]) -> list[Work]:
+        out = []
+        for note in items:
+            ctx.remember(note)
+            out.append(Work(note, tuple(await rows_for(ctx.db, note.id))))
+        return out
+
+
+class RecordPlan(Stage[Work, Work]):
+    """The deliveries planned this round become rows (skipped ones with their audit
+    entry); from here on a notification is only ever delivered as recorded."""
+
+    async def run(self, ctx: Context, items: Sequence[Work]) -> list[Work]:
+        out = []
+        for work in items:
+            if work.planned:
+                note = work.note
+                rows = await insert_plan(ctx.db, notification_id=note.id,
+                                         alarm_id=note.alarm_id, kind=note.kind,
+                                         event=event_of(note), planned=work.planned,
+                                         now_ms=ctx.now)
+                work = Work(note, tuple(rows))
+            out.append(work)
+        return out
+
+
+async def skip_whole(ctx: Context, note: Notification, reason: str) -> None:
+    """A notification not sent at all (held back, or nobody routed): recorded as skipped
+    in the deliveries, the audit log and the outbox."""
+    await skip_notification(ctx.db, notification_id=note.id, alarm_id=note.alarm_id,
+                            kind=note.kind, event=event_of(note), reason=reason,
+                            now_ms=ctx.now)
+    await ctx.outbox.mark_skipped(note.id, ctx.now, reason)
+    ctx.counts["skipped"] += 1

@@ -3,8 +3,7 @@
 Every route whose `match` fits adds its channels (a union, each channel once). The
 recipient depends on the kind of notification:
 
-- an alarm event goes to the enterprise's duty line (`enterprise`); on an MQTT channel
-  to the plant's own `alarms` topic;
+- an alarm event goes to the enterprise's duty line (`enterprise`);
 - an escalation step to an operational / technical / principal level goes to the person
   of that role: as the escalation recorded them, or looked up again in the directory if
   none was registered then; with nobody registered, to the enterprise's duty line,
@@ -12,24 +11,34 @@ recipient depends on the kind of notification:
 - a step to a county / city / province level goes to that centre (its code derived from
   the alarm's region); routes with `level` and `region_prefix` pick the centre's channels.
 
+Each channel type may then address that recipient its own way (the MQTT channel: the
+plant's own `alarms` topic) and say when it cannot be reached (see channels/base.py).
+
 Simulated feeds never page real people: a simulated notification reaches only channels
-marked `test: true`, and an MQTT channel only when the enterprise itself is a simulated
-plant. This guard runs after the routes, so no route can get around it.
+marked `test: true`, or a channel whose type takes it (the simulated plant's own HMI).
+This guard runs after the routes, so no route can get around it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from hazmon.alerts.directory import NotifyDirectory
 from hazmon.alerts.escalation import CONTACT_LEVELS
+from hazmon.alerts.notify import record
+from hazmon.alerts.notify.channels import ChannelType, channel_type
 from hazmon.alerts.notify.config import NotifyConfig, RouteMatch
+from hazmon.alerts.notify.dedup import dedup_key
+from hazmon.alerts.notify.delivery import DeliveryStatus, PlannedDelivery
 from hazmon.alerts.notify.message import Recipient
-from hazmon.alerts.notify.mqtt import alarms_topic
-from hazmon.alerts.notify.record import DeliveryStatus, PlannedDelivery
+from hazmon.alerts.notify.stage import Context, Stage, Work, event_of
 from hazmon.alerts.outbox import Notification, NotificationKind
 from hazmon.domain.signal import PRIORITY_RANK, Priority
+
+log = logging.getLogger(__name__)
 
 
 def _level(note: Notification) -> str | None:
@@ -93,12 +102,11 @@ def recipient_for(note: Notification, directory: NotifyDirectory | None) -> Reci
                      region=target.get("region") or None)
 
 
-def simulated_block(note: Notification, channel_type: str, channel_test: bool,
+def simulated_block(note: Notification, kind: ChannelType[Any], channel_test: bool,
                     directory: NotifyDirectory | None) -> str | None:
     if not note.payload.get("simulated") or channel_test:
         return None
-    enterprise = str(note.payload.get("enterprise", ""))
-    if channel_type == "mqtt" and directory is not None and directory.is_simulated(enterprise):
+    if kind.takes_simulated(note, directory):
         return None
     return "simulated alarm: not a test channel"
 
@@ -110,24 +118,44 @@ def plan(note: Notification, config: NotifyConfig, directory: NotifyDirectory | 
     for route in config.routes:
         if matches(route.match, note):
             names.extend(n for n in route.to if n not in names)
-    p = note.payload
-    priority = str(p.get("priority", "low"))
+    priority = str(note.payload.get("priority", "low"))
     recipient = recipient_for(note, directory)
     out: list[PlannedDelivery] = []
     for name in names:
         ch = config.channel(name)
-        rcpt = recipient
-        if ch.type == "mqtt":
-            region, enterprise = p.get("region"), p.get("enterprise")
-            rcpt = Recipient("topic", str(enterprise),
-                             topic=alarms_topic(str(region), str(enterprise))
-                             if region and enterprise else None)
+        kind = channel_type(ch.type)
+        rcpt = kind.address(note, recipient)
         group_key = f"{name}|*" if ch.group_by == "channel" else f"{name}|{rcpt.key()}"
-        reason = simulated_block(note, ch.type, ch.test, directory)
-        if reason is None and rcpt.kind == "topic" and rcpt.topic is None:
-            reason = "no plant topic: enterprise without a region"
+        reason = simulated_block(note, kind, ch.test, directory) or kind.unreachable(rcpt)
         out.append(PlannedDelivery(
             name, rcpt, group_key, dedup_key, priority,
             DeliveryStatus.SKIPPED if reason else DeliveryStatus.PENDING, reason,
         ))
     return out
+
+
+class Route(Stage[Work, Work]):
+    """Plans a notification seen for the first time; one that matches no route is
+    skipped. A notification planned before keeps its plan (a config change does not
+    redirect a notification already under way)."""
+
+    async def run(self, ctx: Context, items: Sequence[Work]) -> list[Work]:
+        out = []
+        for work in items:
+            if work.rows:
+                out.append(work)
+                continue
+            note = work.note
+            planned = plan(note, ctx.config, ctx.directory, dedup_key(note))
+            if not planned:
+                await record.skip_whole(ctx, note, "no route")
+                log.warning("notification %d (%s %s) matched no route", note.id, note.kind,
+                            event_of(note))
+                continue
+            for p in planned:
+                if p.status is DeliveryStatus.SKIPPED:
+                    ctx.counts["skipped"] += 1
+                    log.info("notification %d to %s skipped: %s", note.id, p.channel,
+                             p.reason)
+            out.append(replace(work, planned=tuple(planned)))
+        return out

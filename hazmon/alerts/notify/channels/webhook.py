@@ -22,11 +22,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from typing import Annotated, Literal
 
 import httpx
+from pydantic import Field, SecretStr
 
-from hazmon.alerts.notify.config import WebhookChannelConfig
+from hazmon.alerts.notify.channels.base import ChannelConfig, ChannelDeps, ChannelType
 from hazmon.alerts.notify.message import DeliveryError, Message
 
 log = logging.getLogger(__name__)
@@ -57,19 +59,28 @@ def verify_signature(secret: str, headers: Mapping[str, str], body: bytes, now_s
     return hmac.compare_digest(sign(secret, ts, body), given)
 
 
+class WebhookChannelConfig(ChannelConfig):
+    """POST of the alarm event JSON, signed (the scheme is in this module's docstring)."""
+
+    type: Literal["webhook"]
+    url: Annotated[str, Field(pattern=r"^https?://\S+$")]
+    secret: SecretStr = Field(min_length=16)
+    timeout_s: float = Field(default=10.0, gt=0)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
 class WebhookChannel:
     type = "webhook"
 
-    def __init__(self, config: WebhookChannelConfig, client: httpx.AsyncClient,
-                 wall_s: Callable[[], float]) -> None:
+    def __init__(self, config: WebhookChannelConfig, deps: ChannelDeps) -> None:
         self.name = config.name
         self.test = config.test
         self.url = config.url
         self._secret = config.secret.get_secret_value()
         self._timeout = config.timeout_s
         self._headers = dict(config.headers)
-        self._client = client
-        self._wall_s = wall_s  # the signing time is real time: receivers check it
+        self._client = deps.http
+        self._wall_s = deps.wall_s  # the signing time is real time: receivers check it
 
     async def send(self, message: Message) -> None:
         body = message.json_bytes()
@@ -91,3 +102,6 @@ class WebhookChannel:
         status = resp.status_code
         permanent = not (status >= 500 or status in _RETRY_STATUS)
         raise DeliveryError(self.name, f"HTTP {status}: {resp.text[:200]}", permanent=permanent)
+
+
+WEBHOOK = ChannelType(WebhookChannelConfig, WebhookChannel)

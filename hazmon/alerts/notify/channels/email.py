@@ -8,9 +8,36 @@ import ssl
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from typing import Literal
 
-from hazmon.alerts.notify.config import EmailChannelConfig, SmtpSettings
+from pydantic import Field, SecretStr, model_validator
+
+from hazmon.alerts.notify.channels.base import ChannelConfig, ChannelDeps, ChannelType
 from hazmon.alerts.notify.message import DeliveryError, Message
+from hazmon.alerts.notify.strict import Strict
+
+
+class SmtpSettings(Strict):
+    host: str = Field(min_length=1)
+    port: int = Field(default=25, ge=1, le=65535)
+    starttls: bool = False
+    ssl: bool = False  # implicit TLS (port 465)
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = Field(min_length=3)
+    to: list[str] = Field(min_length=1)
+    timeout_s: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _tls_once(self) -> SmtpSettings:
+        if self.ssl and self.starttls:
+            raise ValueError("choose one of ssl and starttls")
+        return self
+
+
+class EmailChannelConfig(ChannelConfig):
+    type: Literal["email"]
+    smtp: SmtpSettings
 
 
 def build_email(smtp: SmtpSettings, message: Message) -> EmailMessage:
@@ -29,7 +56,7 @@ def build_email(smtp: SmtpSettings, message: Message) -> EmailMessage:
 class EmailChannel:
     type = "email"
 
-    def __init__(self, config: EmailChannelConfig) -> None:
+    def __init__(self, config: EmailChannelConfig, deps: ChannelDeps) -> None:
         self.name = config.name
         self.test = config.test
         self.smtp = config.smtp
@@ -63,3 +90,6 @@ class EmailChannel:
                 password = s.password.get_secret_value() if s.password else ""
                 client.login(s.username, password)
             client.send_message(mail, from_addr=s.sender, to_addrs=list(s.to))
+
+
+EMAIL = ChannelType(EmailChannelConfig, EmailChannel)
