@@ -6,12 +6,15 @@ data. Assets come only from this origin (CSP), so the page works on a closed net
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
+
+PathLike = str | os.PathLike[str]
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -41,12 +44,26 @@ async def index_alias() -> Response:
     return RedirectResponse("/", status_code=308)
 
 
+# Browsers run a module script only when it is served as JavaScript (strictly, with nosniff);
+# pinned here rather than left to the host's MIME table, which may map .js to text/plain.
+MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
 _EXTRA = [(k.lower().encode(), v.encode())
           for k, v in {**SECURITY_HEADERS, "Cache-Control": "no-cache"}.items()]
 
 
 class _Static(StaticFiles):
-    """StaticFiles with the page's security headers and revalidation on every load."""
+    """StaticFiles with the page's security headers, pinned media types and revalidation
+    on every load (no-cache: each module is revalidated by its ETag, so a release's modules
+    never mix with a cached older one)."""
+
+    def file_response(self, full_path: PathLike, stat_result: os.stat_result, scope: Scope,
+                      status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        kind = MEDIA_TYPES.get(Path(full_path).suffix)
+        if kind is not None and "content-type" in response.headers:  # not on a 304
+            response.headers["content-type"] = kind
+        return response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:

@@ -1,21 +1,89 @@
 """The web page is served by the service itself: without a token, from package data,
-with a strict CSP, and nothing in it comes from another origin."""
+with a strict CSP, and nothing in it comes from another origin. Its ES modules import
+each other by relative path, with no build step: every import must resolve, every module
+must be reachable from app.js, and every view module must be in the view table."""
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from importlib import resources
+from pathlib import Path
 
 from hazmon.api import web
 from tests.api.conftest import Api, ApiFactory
 
-ASSETS = ("index.html", "app.js", "api.js", "chart.js", "fmt.js", "style.css")
+ASSETS = (
+    "index.html", "style.css", "app.js", "api.js", "fmt.js", "ui.js", "state.js", "chart.js",
+    "map.js", "alarms.js", "dialogs.js", "login.js",
+    "views/index.js", "views/overview.js", "views/sensor.js", "views/kpi.js",
+)
+MODULES = sorted(p.relative_to(web.STATIC_DIR).as_posix() for p in web.STATIC_DIR.rglob("*.js"))
+IMPORT = re.compile(r"""^\s*(?:import|export)\b[^'"]*?\bfrom\s+'([^']+)'|^\s*import\s+'([^']+)'""",
+                    re.MULTILINE)
+
+
+def imports_of(module: str) -> list[str]:
+    """The modules `module` imports, as paths under static/."""
+    text = (web.STATIC_DIR / module).read_text(encoding="utf-8")
+    here = Path(module).parent
+    out = []
+    for m in IMPORT.finditer(text):
+        spec = m.group(1) or m.group(2)
+        assert spec.startswith(("./", "../")), (module, spec)  # no bare names: no bundler
+        out.append(_norm(f"{here.as_posix()}/{spec}"))
+    return out
+
+
+def _norm(path: str) -> str:
+    """'views/../fmt.js' -> 'fmt.js', as the browser resolves a relative URL."""
+    parts: list[str] = []
+    for part in path.split("/"):
+        if part == "..":
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/".join(parts)
 
 
 def test_assets_ship_in_the_package() -> None:
     static = resources.files("hazmon.api").joinpath("static")
     for name in ASSETS:
         assert static.joinpath(name).is_file(), name
+
+
+def test_every_module_is_listed_and_ships() -> None:
+    assert sorted(a for a in ASSETS if a.endswith(".js")) == MODULES
+
+
+def test_module_imports_resolve_and_reach_every_module() -> None:
+    seen: set[str] = set()
+    todo = ["app.js"]
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        for target in imports_of(module):
+            assert (web.STATIC_DIR / target).is_file(), f"{module} imports missing {target}"
+            todo.append(target)
+    assert sorted(seen) == MODULES, "a module no one imports"
+
+
+def test_every_view_module_is_in_the_view_table() -> None:
+    table = (web.STATIC_DIR / "views" / "index.js").read_text(encoding="utf-8")
+    listed = re.search(r"export const VIEWS = \[([^\]]*)\]", table)
+    assert listed is not None
+    names = [n.strip() for n in listed.group(1).split(",") if n.strip()]
+    imported = dict(re.findall(r"^import (\w+) from '\./(\w+)\.js';", table, re.MULTILINE))
+    views = sorted(p.stem for p in (web.STATIC_DIR / "views").glob("*.js") if p.stem != "index")
+    assert sorted(imported.values()) == views
+    assert sorted(imported[n] for n in names) == views
+    for view in views:  # its id is its file's name: the tab, the container and the table agree
+        text = (web.STATIC_DIR / "views" / f"{view}.js").read_text(encoding="utf-8")
+        assert re.search(rf"^  id: '{view}',$", text, re.MULTILINE), view
+        for method in ("mount(", "update(", "unmount("):
+            assert f"\n  {method}" in text, (view, method)
 
 
 def test_assets_load_nothing_from_elsewhere() -> None:
@@ -44,15 +112,36 @@ async def test_page_without_token(api: Api) -> None:
 
 
 async def test_static_assets(api: Api) -> None:
-    js = await api.client.get("/static/app.js")
-    assert js.status_code == 200
-    assert "javascript" in js.headers["content-type"]
-    assert "default-src 'self'" in js.headers["content-security-policy"]
+    for module in MODULES:  # a module script runs only when served as JavaScript
+        js = await api.client.get(f"/static/{module}")
+        assert js.status_code == 200, module
+        assert js.headers["content-type"] == "text/javascript; charset=utf-8", module
+        assert js.headers["x-content-type-options"] == "nosniff"
+        assert js.headers["cache-control"] == "no-cache"
+        assert "default-src 'self'" in js.headers["content-security-policy"]
+    # revalidation answers 304 with the same headers and no body type to get wrong
+    first = await api.client.get("/static/app.js")
+    again = await api.client.get("/static/app.js", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    assert again.headers["cache-control"] == "no-cache"
+    assert "default-src 'self'" in again.headers["content-security-policy"]
     css = await api.client.get("/static/style.css")
     assert css.headers["content-type"].startswith("text/css")
     assert (await api.client.get("/static/nope.js")).status_code == 404
     assert (await api.client.get("/static/../web.py")).status_code == 404
     assert (await api.client.get("/static/%2e%2e/web.py")).status_code == 404
+
+
+async def test_module_type_does_not_depend_on_the_host_mime_table(api: Api) -> None:
+    # e.g. a Windows registry mapping .js to text/plain: the browser would refuse the modules
+    before = mimetypes.guess_type("x.js")[0]
+    assert before is not None
+    mimetypes.add_type("text/plain", ".js")
+    try:
+        js = await api.client.get("/static/views/overview.js")
+    finally:
+        mimetypes.add_type(before, ".js")
+    assert js.headers["content-type"] == "text/javascript; charset=utf-8"
 
 
 async def test_the_page_opens_no_api_door(make_api: ApiFactory) -> None:
