@@ -7,7 +7,7 @@ import re
 from importlib import resources
 
 from hazmon.api import web
-from tests.api.conftest import Api, ApiFactory
+from tests.api.support import Api, ApiFactory
 
 ASSETS = ("index.html", "app.js", "api.js", "chart.js", "fmt.js", "style.css")
 
