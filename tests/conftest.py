@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from hazmon.domain.registry import Registry, load_registry
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
-
-DATA = Path(__file__).parent / "data"
-REGISTRY_FILE = DATA / "registry.yaml"
-ENT = "91320921MA1XXXXX0Q"  # region 320921
-ENT2 = "91320902MA2YYYYY1R"  # region 320902
+from tests.support import REGISTRY_FILE
 
 _ids = itertools.count(1)
 

@@ -30,7 +30,7 @@ def batch(readings: list[dict[str, Any]], seq: int | None = None, ts: Any = None
 
 
 def make_settings(tmp: Path, mqtt_port: int, influx_url: str, name: str, **extra: Any) -> Settings:
-    from tests.conftest import REGISTRY_FILE
+    from tests.support import REGISTRY_FILE
 
     return Settings(
         registry=extra.pop("registry", REGISTRY_FILE),

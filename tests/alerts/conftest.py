@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alerts_support import DIRECTORY, FakeClock
 
 from hazmon.alerts import AlarmService, AlarmStore, EscalationPolicy, UlidFactory
 from hazmon.testing.postgres import PostgresServer, find_pg_bindir
+from tests.alerts.support import DIRECTORY, FakeClock
 
 # --- PostgreSQL ----------------------------------------------------------------------------
 
@@ -91,7 +91,7 @@ def service(store: AlarmStore, make_service: Callable[..., AlarmService]) -> Ala
 @pytest.fixture
 def receiver() -> Iterator[Any]:
     """A real HTTP server on a free loopback port, recording webhook POSTs."""
-    from notify_support import Receiver
+    from tests.alerts.notify_support import Receiver
 
     r = Receiver().start()
     try:
@@ -103,6 +103,6 @@ def receiver() -> Iterator[Any]:
 @pytest.fixture
 def nservice(store: AlarmStore, clock: FakeClock) -> AlarmService:
     """An alarm service whose directory knows several enterprises, one simulated."""
-    from notify_support import NDIR
+    from tests.alerts.notify_support import NDIR
 
     return AlarmService(store, directory=NDIR, clock=clock, ids=UlidFactory())

@@ -11,10 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
-from alerts_support import DIRECTORY, ENT, HS
 
 from hazmon.alerts import ContactInfo, StaticDirectory
 from hazmon.alerts.notify import NotifyConfig
+from tests.alerts.support import DIRECTORY, ENT, HS
 
 SECRET = "s3cret-for-tests-0123456789"
 ENT2 = "91320582MA2YYYYY1R"  # a tier-3 plant in another city (3205)

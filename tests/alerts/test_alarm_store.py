@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from alerts_support import ENT, HS, MINUTE, T0, TAG
 
 from hazmon.alerts import AlarmFilter, AlarmState, AlarmStore, StoreConflict, StoreError
 from hazmon.alerts.lifecycle import Ack, Alarm, Clear, Event, Raise, Shelve, apply, new_alarm
 from hazmon.alerts.store import SCHEMA_VERSION, migrate
 from hazmon.alerts.ulid import UlidFactory
 from hazmon.domain.signal import Category, Priority
+from tests.alerts.support import ENT, HS, MINUTE, T0, TAG
 
 IDS = UlidFactory()
 

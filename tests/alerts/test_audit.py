@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from alerts_support import MINUTE, make_signal
 
 from hazmon.alerts import AlarmService, AlarmStore, StoreError, verify_audit, verify_chain
 from hazmon.alerts.audit import GENESIS, append, canonical_json, entries
+from tests.alerts.support import MINUTE, make_signal
 
 
 async def busy(service: AlarmService) -> str:

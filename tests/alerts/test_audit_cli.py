@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from alerts_support import make_signal
 
 from hazmon.alerts import AlarmService, AlarmStore
 from hazmon.alerts.audit_cli import add_audit_commands
+from tests.alerts.support import make_signal
 
 
 def run(argv: list[str]) -> int:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from alerts_support import ENT, MINUTE, T0, FakeClock, make_signal
 
 from hazmon.alerts import (
     AlarmService,
@@ -21,6 +20,7 @@ from hazmon.alerts import (
 from hazmon.alerts import escalation as esc
 from hazmon.alerts import outbox as outbox_mod
 from hazmon.domain.signal import Priority
+from tests.alerts.support import ENT, MINUTE, T0, FakeClock, make_signal
 
 
 async def escalations(store: AlarmStore) -> list[tuple[int, str, Any]]:

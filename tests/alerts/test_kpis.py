@@ -4,12 +4,12 @@ figures computed by hand (see the timeline in `history`)."""
 from __future__ import annotations
 
 import pytest
-from alerts_support import ENT, HS, MINUTE, T0, FakeClock, make_signal
-from notify_support import ENT2, HS2
 
 from hazmon.alerts import AlarmService, AlarmStore
 from hazmon.alerts.kpis import KpiScope, SensorRef, floods, kpi_report, percentile
 from hazmon.domain.signal import Priority
+from tests.alerts.notify_support import ENT2, HS2
+from tests.alerts.support import ENT, HS, MINUTE, T0, FakeClock, make_signal
 
 HOUR = 60 * MINUTE
 SINCE, UNTIL = T0, T0 + 2 * HOUR  # 12 ten-minute windows

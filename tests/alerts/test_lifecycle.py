@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from alerts_support import ENT, HS, MINUTE, T0, TAG
 
 from hazmon.alerts import AlarmState, TransitionRefused
 from hazmon.alerts.lifecycle import (
@@ -29,6 +28,7 @@ from hazmon.alerts.lifecycle import (
     new_alarm,
 )
 from hazmon.domain.signal import Category, Priority
+from tests.alerts.support import ENT, HS, MINUTE, T0, TAG
 
 N, UA, AA, RTN = (AlarmState.NORMAL, AlarmState.UNACK_ACTIVE, AlarmState.ACK_ACTIVE,
                   AlarmState.UNACK_RTN)

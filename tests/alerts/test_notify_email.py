@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 
 import pytest
-from alerts_support import T0, FakeClock, make_signal
-from notify_support import NDIR, config
 
 from hazmon.alerts import AlarmService, AlarmStore
 from hazmon.alerts.notify import Notifier
+from tests.alerts.notify_support import NDIR, config
+from tests.alerts.support import T0, FakeClock, make_signal
 
 
 @dataclass

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import random
 
-from alerts_support import ENT, HS, MINUTE, T0, FakeClock, make_signal
-from notify_support import NDIR, Publisher, Receiver, config, webhook
-
 from hazmon.alerts import AlarmService, AlarmStore
 from hazmon.alerts.notify import Notifier
 from hazmon.domain.signal import Priority
+from tests.alerts.notify_support import NDIR, Publisher, Receiver, config, webhook
+from tests.alerts.support import ENT, HS, MINUTE, T0, FakeClock, make_signal
 
 
 def flood_notifier(store: AlarmStore, receiver: Receiver, clock: FakeClock,

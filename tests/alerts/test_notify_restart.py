@@ -7,11 +7,10 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from alerts_support import HS, MINUTE, T0, FakeClock, make_signal
-from notify_support import NDIR, Receiver, config, webhook
-
 from hazmon.alerts import AlarmService, AlarmStore, UlidFactory
 from hazmon.alerts.notify import Notifier, NotifyConfig
+from tests.alerts.notify_support import NDIR, Receiver, config, webhook
+from tests.alerts.support import HS, MINUTE, T0, FakeClock, make_signal
 
 
 def make(store: AlarmStore, cfg: NotifyConfig, clock: FakeClock) -> Notifier:

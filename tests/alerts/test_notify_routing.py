@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import random
 
-from alerts_support import ENT, HS, MINUTE, T0, TAG, FakeClock, make_signal
-from notify_support import ENT2, HS2, NDIR, SIM, Publisher, Receiver, config, webhook
-
 from hazmon.alerts import AlarmService, AlarmStore, OutboxStatus
 from hazmon.alerts.audit import entries
 from hazmon.alerts.notify import DeliveryStatus, Notifier, NotifyConfig
 from hazmon.domain.signal import Priority
+from tests.alerts.notify_support import ENT2, HS2, NDIR, SIM, Publisher, Receiver, config, webhook
+from tests.alerts.support import ENT, HS, MINUTE, T0, TAG, FakeClock, make_signal
 
 
 def notifier(store: AlarmStore, cfg: NotifyConfig, clock: FakeClock,

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from alerts_support import FakeClock, make_signal
-from notify_support import NDIR, Publisher, config
-
 from hazmon.alerts import AlarmService, AlarmStore
 from hazmon.alerts.notify import Notifier
+from tests.alerts.notify_support import NDIR, Publisher, config
+from tests.alerts.support import FakeClock, make_signal
 
 
 class Signalling(Publisher):

@@ -6,9 +6,6 @@ from __future__ import annotations
 import random
 import time
 
-from alerts_support import MINUTE, T0, FakeClock, make_signal
-from notify_support import NDIR, SECRET, Receiver, config, webhook
-
 from hazmon.alerts import AlarmService, AlarmStore, OutboxStatus
 from hazmon.alerts.audit import entries, verify_chain
 from hazmon.alerts.notify import (
@@ -20,6 +17,8 @@ from hazmon.alerts.notify import (
     sign,
     verify_signature,
 )
+from tests.alerts.notify_support import NDIR, SECRET, Receiver, config, webhook
+from tests.alerts.support import MINUTE, T0, FakeClock, make_signal
 
 
 def sms_notifier(store: AlarmStore, receiver: Receiver, clock: FakeClock,

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from alerts_support import MINUTE, T0
-
 from hazmon.alerts import Outbox, OutboxStatus
+from tests.alerts.support import MINUTE, T0
 
 
 async def test_enqueue_due_sent_failed(store: Any) -> None:

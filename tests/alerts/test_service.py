@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from alerts_support import ENT, HS, MINUTE, T0, TAG, FakeClock, make_signal
 
 from hazmon.alerts import (
     ActionRefused,
@@ -19,6 +18,7 @@ from hazmon.alerts import (
     TransitionRefused,
 )
 from hazmon.domain.signal import Priority
+from tests.alerts.support import ENT, HS, MINUTE, T0, TAG, FakeClock, make_signal
 
 CONTRACT_FIELDS = {"id", "event", "state", "priority", "enterprise", "hazard_source", "tag",
                    "rule", "value", "limit", "ts", "message"}

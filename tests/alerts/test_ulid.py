@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from itertools import count
 
-from alerts_support import T0
-
 from hazmon.alerts.ulid import CROCKFORD, UlidFactory, decode_time, encode, is_ulid
+from tests.alerts.support import T0
 
 
 def counter_bytes() -> UlidFactory:

@@ -3,54 +3,19 @@ the test registry, and tokens of every role."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory, UlidFactory
 from hazmon.api import ApiContext, TokenStore, create_app
 from hazmon.domain.registry import Registry
 from hazmon.ingest.gateways import GatewayTracker
 from hazmon.ingest.influx import InfluxClient
-from tests.api.support import FakeClock
-from tests.conftest import ENT, ENT2
-
-# role name used in tests -> (role, scope)
-ROLES: dict[str, tuple[str, str]] = {
-    "province": ("province", "32"),
-    "city": ("city", "3209"),
-    "other_city": ("city", "3210"),
-    "enterprise": ("enterprise", ENT),
-    "simulator": ("simulator", "32"),
-}
-SIMULATED = frozenset({ENT2})  # the test registry's second enterprise plays the simulated one
-
-
-@dataclass
-class Api:
-    app: FastAPI
-    ctx: ApiContext
-    client: httpx.AsyncClient
-    tokens: dict[str, str]
-    clock: FakeClock
-    alarms: AlarmService
-    store: AlarmStore
-
-    def auth(self, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[role]}"}
-
-    async def get(self, role: str, url: str, **kw: Any) -> httpx.Response:
-        headers = {**self.auth(role), **kw.pop("headers", {})}
-        return await self.client.get(url, headers=headers, **kw)
-
-    async def post(self, role: str, url: str, **kw: Any) -> httpx.Response:
-        headers = {**self.auth(role), **kw.pop("headers", {})}
-        return await self.client.post(url, headers=headers, **kw)
+from tests.api.support import ROLES, SIMULATED, Api, ApiFactory, FakeClock
 
 
 @pytest.fixture
@@ -63,9 +28,6 @@ async def store(tmp_path: Path) -> AsyncIterator[AlarmStore]:
     s = await AlarmStore.open(f"sqlite:///{tmp_path / 'alarms.db'}")
     yield s
     await s.close()
-
-
-ApiFactory = Callable[..., Any]
 
 
 @pytest.fixture

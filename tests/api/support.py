@@ -1,23 +1,26 @@
-"""Helpers of the API tests: signals, a fake clock, and an SSE reader that drives the ASGI
-app directly (httpx's ASGITransport buffers a whole response, so it cannot read a stream
-that never ends)."""
+"""Helpers of the API tests: roles and the `Api` handle the fixtures build, signals, a fake
+clock, and an SSE reader that drives the ASGI app directly (httpx's ASGITransport buffers a
+whole response, so it cannot read a stream that never ends)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from fastapi import FastAPI
 
+from hazmon.alerts import AlarmService, AlarmStore
+from hazmon.api import ApiContext
 from hazmon.domain.signal import AlarmSignal, Category, Priority, SignalKind
 from tests.clock import MINUTE as MINUTE
 from tests.clock import T0 as T0
 from tests.clock import FakeClock as FakeClock
-from tests.conftest import ENT, ENT2
+from tests.support import ENT, ENT2
 
 TAG_A = "MHS-01.T101.LT01"
 TAG_A2 = "MHS-01.T101.PT01"
@@ -135,3 +138,39 @@ class SseReader:
         self._gone.set()
         if self._task is not None:
             await asyncio.wait_for(self._task, 5)
+
+
+# role name used in tests -> (role, scope)
+ROLES: dict[str, tuple[str, str]] = {
+    "province": ("province", "32"),
+    "city": ("city", "3209"),
+    "other_city": ("city", "3210"),
+    "enterprise": ("enterprise", ENT),
+    "simulator": ("simulator", "32"),
+}
+SIMULATED = frozenset({ENT2})  # the test registry's second enterprise plays the simulated one
+
+
+@dataclass
+class Api:
+    app: FastAPI
+    ctx: ApiContext
+    client: httpx.AsyncClient
+    tokens: dict[str, str]
+    clock: FakeClock
+    alarms: AlarmService
+    store: AlarmStore
+
+    def auth(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+    async def get(self, role: str, url: str, **kw: Any) -> httpx.Response:
+        headers = {**self.auth(role), **kw.pop("headers", {})}
+        return await self.client.get(url, headers=headers, **kw)
+
+    async def post(self, role: str, url: str, **kw: Any) -> httpx.Response:
+        headers = {**self.auth(role), **kw.pop("headers", {})}
+        return await self.client.post(url, headers=headers, **kw)
+
+
+ApiFactory = Callable[..., Any]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from hazmon.alerts.event import rfc3339
 from hazmon.domain.signal import Priority
-from tests.api.conftest import Api
-from tests.api.support import ENT, ENT2, HS_B, MINUTE, T0, TAG_A2, TAG_B, signal
+from tests.api.support import ENT, ENT2, HS_B, MINUTE, T0, TAG_A2, TAG_B, Api, signal
 
 
 async def _three(api: Api) -> list[str]:

@@ -7,8 +7,8 @@ import httpx
 from hazmon.api import TokenStore
 from hazmon.api.scope import Role
 from hazmon.api.tokens import TokenError
-from tests.api.conftest import Api
-from tests.conftest import ENT
+from tests.api.support import Api
+from tests.support import ENT
 
 
 async def test_health_needs_no_token_and_metrics_at_the_root_is_public(api: Api) -> None:

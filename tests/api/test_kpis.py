@@ -17,8 +17,20 @@ from typing import Any
 import pytest
 
 from hazmon.domain.signal import Priority
-from tests.api.conftest import Api, ApiFactory
-from tests.api.support import ENT, ENT2, HS_A, HS_B, MINUTE, T0, TAG_A, TAG_A2, TAG_B, signal
+from tests.api.support import (
+    ENT,
+    ENT2,
+    HS_A,
+    HS_B,
+    MINUTE,
+    T0,
+    TAG_A,
+    TAG_A2,
+    TAG_B,
+    Api,
+    ApiFactory,
+    signal,
+)
 
 HOUR = 60 * MINUTE
 PERIOD = {"from": str(T0), "to": str(T0 + HOUR)}

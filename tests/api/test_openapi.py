@@ -23,8 +23,18 @@ from hazmon.domain.signal import Priority
 from hazmon.ingest.gateways import GatewayTracker
 from hazmon.testing.influxdb import InfluxDB
 from tests.api import influx_support
-from tests.api.conftest import SIMULATED
-from tests.api.support import ENT, ENT2, HS_B, MINUTE, T0, TAG_A, TAG_B, FakeClock, signal
+from tests.api.support import (
+    ENT,
+    ENT2,
+    HS_B,
+    MINUTE,
+    SIMULATED,
+    T0,
+    TAG_A,
+    TAG_B,
+    FakeClock,
+    signal,
+)
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402 - after the skip check

@@ -5,8 +5,20 @@ from __future__ import annotations
 from hazmon.domain.signal import Priority
 from hazmon.testing.influxdb import InfluxDB
 from tests.api import influx_support
-from tests.api.conftest import Api, ApiFactory
-from tests.api.support import ENT, ENT2, HS_A, HS_B, MINUTE, T0, TAG_A, TAG_A2, TAG_B, signal
+from tests.api.support import (
+    ENT,
+    ENT2,
+    HS_A,
+    HS_B,
+    MINUTE,
+    T0,
+    TAG_A,
+    TAG_A2,
+    TAG_B,
+    Api,
+    ApiFactory,
+    signal,
+)
 
 
 async def test_enterprises_with_tier_gateway_and_worst_alarm(api: Api) -> None:

@@ -22,17 +22,19 @@ from hazmon.alerts.lifecycle import Alarm
 from hazmon.domain.signal import Priority
 from hazmon.testing.influxdb import InfluxDB
 from tests.api import influx_support
-from tests.api.conftest import ROLES, Api, ApiFactory
 from tests.api.support import (
     ENT,
     ENT2,
     HS_B,
     MINUTE,
+    ROLES,
     T0,
     TAG_A,
     TAG_A2,
     TAG_B,
     TAG_B2,
+    Api,
+    ApiFactory,
     SseReader,
     signal,
 )

@@ -7,8 +7,7 @@ import pytest
 from hazmon.alerts.event import rfc3339
 from hazmon.testing.influxdb import InfluxDB
 from tests.api import influx_support
-from tests.api.conftest import Api, ApiFactory
-from tests.api.support import ENT, ENT2, MINUTE, T0, TAG_A, TAG_A2, TAG_B
+from tests.api.support import ENT, ENT2, MINUTE, T0, TAG_A, TAG_A2, TAG_B, Api, ApiFactory
 
 SECOND = 1000
 

@@ -38,9 +38,8 @@ from hazmon.domain.signal import Priority
 from hazmon.ingest.gateways import GatewayTracker
 from hazmon.testing.influxdb import InfluxDB
 from tests.api import influx_support as ifx
-from tests.api.conftest import SIMULATED
-from tests.api.support import HS_A, HS_B, TAG_A, TAG_A2, TAG_B, signal
-from tests.conftest import ENT, ENT2
+from tests.api.support import HS_A, HS_B, SIMULATED, TAG_A, TAG_A2, TAG_B, signal
+from tests.support import ENT, ENT2
 
 try:
     from playwright.async_api import (

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 from hazmon.api import web
-from tests.api.conftest import Api, ApiFactory
+from tests.api.support import Api, ApiFactory
 
 ASSETS = (
     "index.html", "style.css", "app.js", "api.js", "fmt.js", "ui.js", "state.js", "chart.js",

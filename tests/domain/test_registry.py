@@ -16,7 +16,7 @@ from hazmon.domain.registry import (
     load_registry,
     parse_registry,
 )
-from tests.conftest import ENT, ENT2, REGISTRY_FILE
+from tests.support import ENT, ENT2, REGISTRY_FILE
 
 
 def problems_of(text: str) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 from hazmon.domain.reading import Quality
 from hazmon.domain.registry import Registry
 from hazmon.ingest.decode import MIN_PLAUSIBLE_MS, Decoded, Decoder, Reason, parse_time
-from tests.conftest import ENT, ENT2
+from tests.support import ENT, ENT2
 
 REGION = "320921"
 NOW = 1_795_312_800_000  # 2026-11-22T02:00:00Z

@@ -9,7 +9,7 @@ import pytest
 from hazmon.domain.reading import Quality, Reading
 from hazmon.domain.registry import Registry, SensorInfo
 from hazmon.ingest.lineproto import LineEncoder, escape_tag, series_key
-from tests.conftest import ENT, ENT2
+from tests.support import ENT, ENT2
 
 TS = 1_795_312_800_250
 

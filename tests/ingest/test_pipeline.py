@@ -12,7 +12,7 @@ from hazmon.ingest.pipeline import Ingest
 from hazmon.ingest.rejects import RejectStore
 from hazmon.service.metrics import Metrics
 from hazmon.service.settings import IngestSettings
-from tests.conftest import ENT
+from tests.support import ENT
 
 BASE_MS = 1_795_312_800_000
 

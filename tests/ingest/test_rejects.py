@@ -11,7 +11,7 @@ from hazmon.domain.registry import Registry
 from hazmon.ingest.decode import Decoder, Reason, Rejection
 from hazmon.ingest.rejects import MAX_KEPT_PAYLOAD, RejectStore
 from hazmon.service.metrics import Metrics
-from tests.conftest import ENT, ENT2
+from tests.support import ENT, ENT2
 
 TOPIC = f"hazmon/v1/320921/{ENT}/telemetry"
 NOW = 1_795_312_800_000

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hazmon.ingest.sequence import Gap, SeqStatus, SequenceTracker
-from tests.conftest import ENT, ENT2
+from tests.support import ENT, ENT2
 
 
 def feed(t: SequenceTracker, seqs: list[int], ent: str = ENT, now: int = 0) -> list[SeqStatus]:

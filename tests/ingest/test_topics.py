@@ -13,7 +13,7 @@ from hazmon.ingest.topics import (
     subscriptions,
     topic_for,
 )
-from tests.conftest import ENT, ENT2
+from tests.support import ENT, ENT2
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ import pytest
 from hazmon.service.app import Service
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
-from tests.conftest import ENT
 from tests.helpers import BASE_MS, batch, make_settings, publish_all, running, wait_for
+from tests.support import ENT
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,8 @@ import yaml
 
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
-from tests.conftest import ENT, REGISTRY_FILE
 from tests.helpers import BASE_MS, batch, count_points, publish_all, wait_for
+from tests.support import ENT, REGISTRY_FILE
 
 pytestmark = pytest.mark.integration
 

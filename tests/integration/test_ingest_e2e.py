@@ -12,7 +12,6 @@ import pytest
 from hazmon.service.app import Service
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
-from tests.conftest import ENT, ENT2
 from tests.helpers import (
     BASE_MS,
     batch,
@@ -24,6 +23,7 @@ from tests.helpers import (
     running,
     wait_for,
 )
+from tests.support import ENT, ENT2
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,6 @@ import pytest
 from hazmon.service.app import Service
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
-from tests.conftest import ENT, REGISTRY_FILE
 from tests.helpers import (
     BASE_MS,
     batch,
@@ -21,6 +20,7 @@ from tests.helpers import (
     running,
     wait_for,
 )
+from tests.support import ENT, REGISTRY_FILE
 
 pytestmark = pytest.mark.integration
 

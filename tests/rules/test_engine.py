@@ -12,7 +12,7 @@ from hazmon.domain.reading import Reading
 from hazmon.domain.registry import Registry
 from hazmon.domain.signal import SignalKind
 from hazmon.rules import SNAPSHOT_VERSION, RulesConfigError, RulesEngine, parse_rules_file
-from tests.rules.conftest import (
+from tests.rules.support import (
     ENT,
     GD1,
     GD2,

@@ -10,7 +10,7 @@ from hazmon.domain.registry import Registry
 from hazmon.domain.signal import Category, Priority, SignalKind
 from hazmon.rules import RulesEngine
 from hazmon.rules.health import valid_bounds
-from tests.rules.conftest import (
+from tests.rules.support import (
     ENT,
     GD1,
     LEVEL,

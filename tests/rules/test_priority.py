@@ -7,7 +7,7 @@ import pytest
 from hazmon.domain.signal import Priority
 from hazmon.rules import MATRIX, RulesEngine, Severity, priority
 from hazmon.rules.priority import threshold_severity, vote_severity
-from tests.rules.conftest import ENT, GD1, LEVEL, feed, make_registry, raised, sensor
+from tests.rules.support import ENT, GD1, LEVEL, feed, make_registry, raised, sensor
 
 C, H, M, L = Priority.CRITICAL, Priority.HIGH, Priority.MEDIUM, Priority.LOW
 

@@ -10,7 +10,7 @@ from hazmon.rules import RulesEngine
 from hazmon.rules.rate import Rate, rate_per_min, step, theil_sen_per_s
 from hazmon.rules.threshold import CLEARED, NONE, RAISED
 from hazmon.rules.window import SampleWindow
-from tests.rules.conftest import FLOW, T0, cleared, feed, kinds, make_registry, raised, sensor
+from tests.rules.support import FLOW, T0, cleared, feed, kinds, make_registry, raised, sensor
 
 RULES = {"rate": {"rise_per_min": 5.0, "fall_per_min": 8.0, "window_s": 60}}
 

@@ -17,7 +17,7 @@ from hazmon.domain.rulespec import (
     resolve,
 )
 from hazmon.rules import RulesConfigError, RulesEngine, load_rules_file, parse_rules_file
-from tests.rules.conftest import ENT, FLOW, LEVEL, PRESSURE, feed, kinds, make_registry, sensor
+from tests.rules.support import ENT, FLOW, LEVEL, PRESSURE, feed, kinds, make_registry, sensor
 
 
 @pytest.mark.parametrize(

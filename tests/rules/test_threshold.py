@@ -17,7 +17,7 @@ from hazmon.rules.threshold import (
     expire,
     step,
 )
-from tests.rules.conftest import (
+from tests.rules.support import (
     CL2,
     ENT,
     GD1,

@@ -11,7 +11,7 @@ from hazmon.domain.registry import Registry
 from hazmon.rules import RulesEngine
 from hazmon.rules.threshold import CLEARED, NONE, RAISED
 from hazmon.rules.trend import Trend, fit_line, seconds_to_cross, step
-from tests.rules.conftest import LEVEL, T0, cleared, feed, make_registry, raised, sensor
+from tests.rules.support import LEVEL, T0, cleared, feed, make_registry, raised, sensor
 
 SEEDS = range(40)
 

@@ -7,7 +7,7 @@ import pytest
 from hazmon.domain.registry import Registry, RegistryError
 from hazmon.domain.signal import Category, Priority, SignalKind
 from hazmon.rules import RulesEngine
-from tests.rules.conftest import (
+from tests.rules.support import (
     ENT,
     GD1,
     GD2,

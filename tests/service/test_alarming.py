@@ -10,7 +10,7 @@ from hazmon.domain.registry import Registry
 from hazmon.domain.signal import SignalKind
 from hazmon.service.alarming import RulesStage, read_state
 from hazmon.service.metrics import Metrics
-from tests.conftest import ENT
+from tests.support import ENT
 
 BASE_MS = 1_795_312_800_000
 

@@ -9,9 +9,6 @@ from hazmon.simulators.registry_gen import GeneratedRegistry, generate_registry
 from hazmon.testing.mosquitto import Mosquitto
 from hazmon.testing.process import ServerStartError
 
-# 2026-11-22 10:00:00 +08:00: a fixed simulated start keeps payloads reproducible.
-T0 = 1795312800.0
-
 
 @pytest.fixture(scope="session")
 def registry() -> GeneratedRegistry:

@@ -1,4 +1,4 @@
-"""Shared helpers of the alarm tests (a uniquely named module, importable from tests)."""
+"""Shared helpers of the alarm tests (imported as tests.alerts.support)."""
 
 from __future__ import annotations
 
