@@ -7,9 +7,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from alerts_support import T0, FakeClock, make_signal
-from notify_support import NDIR, Publisher, config
-
 from hazmon.alerts import AlarmService, AlarmStore
 from hazmon.alerts.notify import PIPELINE, Context, Notifier, Stage, Work
 from hazmon.alerts.notify.dedup import Dedup
@@ -20,6 +17,8 @@ from hazmon.alerts.notify.record import Load, RecordPlan
 from hazmon.alerts.notify.routing import Route
 from hazmon.alerts.notify.settle import Settle
 from hazmon.alerts.outbox import OutboxStatus
+from tests.alerts.notify_support import NDIR, Publisher, config
+from tests.alerts.support import T0, FakeClock, make_signal
 
 
 class Without(Stage[Work, Work]):
