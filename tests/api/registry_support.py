@@ -4,8 +4,8 @@ a centre mixing real and simulated plants, or a demo where every plant is simula
 from __future__ import annotations
 
 from hazmon.domain.registry import Registry, parse_registry
-from tests.api.conftest import Api
-from tests.conftest import REGISTRY_FILE
+from tests.api.support import Api
+from tests.support import REGISTRY_FILE
 
 
 def flagged(*simulated: str) -> Registry:

@@ -18,9 +18,21 @@ import pytest
 
 from hazmon.domain.registry import Registry
 from hazmon.domain.signal import AlarmSignal
-from tests.api.conftest import Api, ApiFactory
 from tests.api.registry_support import flagged, use_registry
-from tests.api.support import ENT, ENT2, HS_B, MINUTE, T0, TAG_A, TAG_A2, TAG_B, TAG_B2, signal
+from tests.api.support import (
+    ENT,
+    ENT2,
+    HS_B,
+    MINUTE,
+    T0,
+    TAG_A,
+    TAG_A2,
+    TAG_B,
+    TAG_B2,
+    Api,
+    ApiFactory,
+    signal,
+)
 
 HOUR = 60 * MINUTE
 PERIOD = {"from": str(T0), "to": str(T0 + HOUR)}

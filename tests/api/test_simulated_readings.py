@@ -15,9 +15,8 @@ import pytest
 
 from hazmon.testing.influxdb import InfluxDB
 from tests.api import influx_support
-from tests.api.conftest import Api, ApiFactory
 from tests.api.registry_support import flagged, use_registry
-from tests.api.support import ENT, ENT2, MINUTE, T0, TAG_A, TAG_A2, TAG_B, TAG_B2
+from tests.api.support import ENT, ENT2, MINUTE, T0, TAG_A, TAG_A2, TAG_B, TAG_B2, Api, ApiFactory
 
 REAL_A, DRILL_A = 5.0, 7.7  # ENT: real in telemetry, drill in telemetry_sim
 SIM_B, STRAY_B = 21.5, -99.0  # ENT2: simulated in telemetry_sim, stray in telemetry

@@ -22,7 +22,7 @@ from hazmon.ingest.spool import Spool
 from hazmon.service.metrics import Metrics
 from hazmon.service.settings import InfluxSettings, IngestSettings
 from tests.clock import FakeClock
-from tests.conftest import ENT, ENT2
+from tests.support import ENT, ENT2
 
 TOPIC = f"hazmon/v1/320921/{ENT}/telemetry"
 TOPIC2 = f"hazmon/v1/320902/{ENT2}/telemetry"
