@@ -27,5 +27,6 @@ def test_example_is_a_real_plant_not_a_simulated_one() -> None:
     assert not any(e.simulated for e in registry.enterprises.values())
     # gas detectors left without limits get the GB/T 50493 defaults at load
     gd = registry.sensor("91320921MA1XXXXX0Q", "MHS-01.GD01")
-    assert gd is not None and gd.limits is not None
+    assert gd is not None
+    assert gd.limits is not None
     assert gd.limits_basis.startswith("GB 50493-2019")

@@ -1,7 +1,7 @@
 """Publish simulated plants to an MQTT broker, each enterprise acting as its own gateway.
 
 One aiomqtt client per enterprise, not a shared one: the Last Will belongs to a
-connection, and CONTRACT §2 makes `offline` each gateway's own Will on its own status
+connection, and docs/CONTRACT.md §2.2 makes `offline` each gateway's own Will on its own status
 topic, so only a connection per enterprise lets one plant go offline while the others
 stay up (the gateway_outage scenario, or `drop_connection`). A few hundred local
 connections cost the broker little.

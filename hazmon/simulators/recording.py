@@ -12,7 +12,7 @@ as `"payload_b64"` instead of `"payload"`, so replay reproduces it byte for byte
 Replay publishes each message at its recorded offset from the first divided by `speed`
 (`math.inf`: as fast as possible), through one connection, so order is kept. A status
 message is republished retained: live subscribers see retained publishes without the
-retain flag, yet the status topic is retained by contract (CONTRACT §2).
+retain flag, yet the status topic is retained by contract (docs/CONTRACT.md §2).
 """
 
 from __future__ import annotations
