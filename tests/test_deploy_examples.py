@@ -30,3 +30,33 @@ def test_example_is_a_real_plant_not_a_simulated_one() -> None:
     assert gd is not None
     assert gd.limits is not None
     assert gd.limits_basis.startswith("GB 50493-2019")
+
+
+def test_gateway_accounts_script_adds_each_enterprise_once(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("mosquitto_passwd") is None:
+        pytest.skip("mosquitto_passwd not installed (Debian package mosquitto)")
+    script = DEPLOY.parent / "scripts" / "gateway-accounts.sh"
+    passwd = tmp_path / "hazmon.passwd"
+    passwd.write_text("hazmon-ingest:$7$101$kept\n", encoding="utf-8")
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", str(script), str(REGISTRY_EXAMPLE), str(passwd)],
+                              capture_output=True, text=True, check=True,
+                              env={"PATH": "/usr/bin:/bin", "HAZMON_PYTHON": sys.executable})
+
+    first = run()
+    code, password = first.stdout.split()
+    assert code == "91320921MA1XXXXX0Q"
+    assert len(password) >= 20
+    lines = passwd.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "hazmon-ingest:$7$101$kept"  # existing accounts are left alone
+    assert lines[1].startswith(f"{code}:$7$")  # stored hashed, never in clear
+    assert password not in lines[1]
+    again = run()
+    assert again.stdout == ""
+    assert "0 new account(s)" in again.stderr
+    assert len(passwd.read_text(encoding="utf-8").splitlines()) == 2

@@ -23,6 +23,7 @@ import contextlib
 import logging
 import math
 import os
+import re
 import signal
 import sys
 import time
@@ -123,6 +124,7 @@ async def run_simulation(
     on_publisher: Callable[[Publisher], None] | None = None,
     username: str | None = None,
     password: str | None = None,
+    passwords: Mapping[str, str] | None = None,
 ) -> SimulationResult:
     """Simulate the enterprises of `registry` (a file or its data), or `generate` new ones,
     publishing to the broker until `duration_s` simulated seconds have passed.
@@ -133,7 +135,8 @@ async def run_simulation(
     and SIGTERM end the run cleanly (each gateway publishes offline). `on_publisher` is
     called with the Publisher before it starts: a test can follow its simulated clock
     (`Publisher.now_s`) or cut a connection with `drop_connection`. `username` may hold
-    `{enterprise}` (one account per gateway); the recorder then cannot share it.
+    `{enterprise}` (one account per gateway, with its password from `passwords` when
+    there, else `password`); the recorder then cannot share it.
     """
     if registry is None:
         gen = generate_registry(generate, seed, regions)
@@ -158,6 +161,7 @@ async def run_simulation(
     cfg = PublisherConfig(
         host=host, port=port, rate=rate, readings_per_batch=readings_per_batch,
         duration_s=duration_s, speed=speed, start=t0, username=username, password=password,
+        passwords=dict(passwords or {}),
     )
     publisher = Publisher(plants, cfg, on_progress=on_progress)
     if on_publisher is not None:
@@ -219,6 +223,24 @@ def _add_credentials(p: argparse.ArgumentParser, per_gateway: bool) -> None:
     p.add_argument("--password", default=os.environ.get(PASSWORD_ENV),
                    help=f"broker password (default ${PASSWORD_ENV}: prefer it, a command "
                         "line is visible to other users)")
+
+
+_PASSWORD_LINE = re.compile(r"([^\s:]+)[\s:]\s*(\S.*)")
+
+
+def read_password_file(path: Path) -> dict[str, str]:
+    """`CODE PASSWORD` (or `CODE:PASSWORD`) lines, as scripts/gateway-accounts.sh prints
+    them; blank lines and `#` comments skipped."""
+    out: dict[str, str] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _PASSWORD_LINE.fullmatch(line)
+        if m is None:
+            raise SimulatorError(f"{path}:{n}: expected 'CODE PASSWORD'")
+        out[m[1]] = m[2]
+    return out
 
 
 def _one_account(command: str, username: str | None) -> None:
@@ -308,6 +330,9 @@ def add_simulator_commands(subparsers: Any) -> None:
                    help="simulate only these enterprises of the registry (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     _add_credentials(p, per_gateway=True)
+    p.add_argument("--password-file", type=Path, metavar="FILE",
+                   help="'CODE PASSWORD' lines: each gateway's own password, with "
+                        "--username '{enterprise}' (scripts/gateway-accounts.sh prints them)")
     p.set_defaults(func=_cmd_simulate)
 
     p = subparsers.add_parser("record", help="record plant telemetry and status to a file")
@@ -371,6 +396,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             print(f"registry written to {args.write_registry}", file=sys.stderr)
     progress = _ProgressLine(sys.stderr)
     try:
+        passwords = read_password_file(args.password_file) if args.password_file else None
         result = asyncio.run(run_simulation(
             registry=registry, generate=args.generate, regions=args.regions,
             seed=args.seed, host=host, port=port, rate=args.rate,
@@ -378,7 +404,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             duration_s=args.duration or None, speed=args.speed, start=args.start,
             scenarios=args.scenario, record=args.record, enterprises=args.enterprise,
             on_progress=None if args.quiet else progress, handle_signals=True,
-            username=args.username, password=args.password,
+            username=args.username, password=args.password, passwords=passwords,
         ))
     except (SimulatorError, ValueError, OSError) as exc:
         progress.close()

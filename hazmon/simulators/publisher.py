@@ -30,7 +30,7 @@ import math
 import random
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import aiomqtt
@@ -144,6 +144,9 @@ class PublisherConfig:
     client_prefix: str = "hazmon-sim"
     username: str | None = None  # "{enterprise}" is replaced by each gateway's code
     password: str | None = None
+    # enterprise code → its own password (scripts/gateway-accounts.sh prints such a list);
+    # an enterprise not in it uses `password`
+    passwords: Mapping[str, str] = field(default_factory=dict)
     keepalive: int = 30
     progress_interval_s: float = 1.0
 
@@ -178,6 +181,7 @@ class _Connection:
         self.gw = gw
         self.client_id = client_id
         self.username = username_for(cfg.username, gw.plant.enterprise)
+        self.password = cfg.passwords.get(gw.plant.enterprise, cfg.password)
         self.client: aiomqtt.Client | None = None
 
     async def connect(self, t: float) -> None:
@@ -188,7 +192,7 @@ class _Connection:
                 self.cfg.host,
                 self.cfg.port,
                 username=self.username,
-                password=self.cfg.password,
+                password=self.password,
                 identifier=self.client_id,
                 will=aiomqtt.Will(will.topic, will.payload, qos=1, retain=True),
                 clean_session=True,

@@ -9,15 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from hazmon.simulators.cli import add_simulator_commands, main
+from hazmon.simulators.cli import (
+    SimulatorError,
+    add_simulator_commands,
+    main,
+    read_password_file,
+)
 from hazmon.simulators.recording import read_recording
 from hazmon.simulators.registry_gen import GeneratedRegistry, generate_registry
 from hazmon.testing.mosquitto import Mosquitto
 from hazmon.testing.process import ServerStartError
 
 ACL = Path(__file__).parents[2] / "deploy" / "hazmon.acl"
-GATEWAY_PASSWORD = "gw-Secret-1"
 INGEST_PASSWORD = "ingest-Secret-2"
+
+
+def gateway_password(code: str) -> str:
+    return f"gw:{code[-4:]} secret"  # one per gateway, with a colon and a space in it
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +36,7 @@ def plants() -> GeneratedRegistry:
 @pytest.fixture(scope="module")
 def site_broker(tmp_path_factory: pytest.TempPathFactory, plants: GeneratedRegistry
                 ) -> Iterator[Mosquitto]:
-    users = {code: GATEWAY_PASSWORD for code in plants.simulated}
+    users = {code: gateway_password(code) for code in plants.simulated}
     users["hazmon-ingest"] = INGEST_PASSWORD
     try:
         with Mosquitto(tmp_path_factory.mktemp("site-mq"), users=users,
@@ -52,6 +60,17 @@ def test_credentials_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) 
     assert (args.username, args.password) == ("drill", "x")
 
 
+def test_password_file(tmp_path: Path) -> None:
+    f = tmp_path / "gateways.txt"
+    f.write_text("# handed over 2026-12-01\n91320921MA1XXXXX0Q  a:b c\n\n"
+                 "91320902MA2YYYYY1R:x y\n", encoding="utf-8")
+    assert read_password_file(f) == {"91320921MA1XXXXX0Q": "a:b c",
+                                     "91320902MA2YYYYY1R": "x y"}
+    f.write_text("91320921MA1XXXXX0Q\n", encoding="utf-8")
+    with pytest.raises(SimulatorError, match=r"gateways\.txt:1"):
+        read_password_file(f)
+
+
 def test_one_account_per_gateway_cannot_record(capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["simulate", "--username", "{enterprise}", "--record", "x.jsonl.gz",
                  "--broker", "127.0.0.1:1"])
@@ -68,9 +87,14 @@ def test_each_gateway_logs_in_as_its_enterprise(
     broker = f"{site_broker.host}:{site_broker.port}"
     registry = tmp_path / "registry.yaml"
     registry.write_text(plants.yaml_text, encoding="utf-8")
-    monkeypatch.setenv("HAZMON_SIM_PASSWORD", GATEWAY_PASSWORD)
+    first, second = sorted(plants.simulated)
+    # the first gateway's password from a file, the second's from the environment
+    passwords = tmp_path / "gateways.txt"
+    passwords.write_text(f"{first} {gateway_password(first)}\n", encoding="utf-8")
+    monkeypatch.setenv("HAZMON_SIM_PASSWORD", gateway_password(second))
     assert main(["simulate", "--registry", str(registry), "--duration", "5", "--speed",
-                 "max", "--broker", broker, "--username", "{enterprise}", "--quiet"]) == 0
+                 "max", "--broker", broker, "--username", "{enterprise}", "--password-file",
+                 str(passwords), "--quiet"]) == 0
     # The broker keeps a retained status only when the ACL let that gateway write it: the
     # ingest account reads back each gateway's own offline status.
     out = tmp_path / "status.jsonl.gz"
