@@ -4,12 +4,12 @@ An alarm that nobody acknowledges goes, one step per deadline, to the hazard sou
 operational, technical and principal persons in charge (包保责任人, the registry's Contact
 roles), then to the city and the province monitoring centre. Acknowledgement (or the
 occurrence closing) stops it; an alarm that returned to normal unacknowledged keeps going
-up, since it is latched until a person resets it (GB 50493, DOMAIN.md). While an alarm is
-shelved, suppressed or out of service its escalation waits (the deadline restarts when it
-is no longer held back).
+up, since it is latched until a person resets it (GB/T 50493, docs/STANDARDS.md §3.5).
+While an alarm is shelved, suppressed or out of service its escalation waits (the
+deadline restarts when it is no longer held back).
 
 Deadlines are per priority and configurable; the national platform's real figures are
-not public (DOMAIN.md), so these defaults are a starting point, chosen so a critical
+not public (docs/REGULATORY.md §3), so these defaults are a starting point, chosen so a critical
 alarm reaches the province within 25 minutes and a low one within 5 hours:
 
     critical 5 min per step, high 15, medium 30, low 60

@@ -1,4 +1,5 @@
-"""The alarm event of CONTRACT §5: one dict per alarm change, for SSE, MQTT and webhooks."""
+"""The alarm event of docs/CONTRACT.md §5.6: one dict per alarm change, for SSE, MQTT and
+webhooks."""
 
 from __future__ import annotations
 

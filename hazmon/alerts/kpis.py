@@ -1,7 +1,7 @@
 """Alarm-system performance (ANSI/ISA-18.2 §16, EEMUA 191), per scope and period.
 
 Pure computation over history rows fetched with one query (`AlarmStore.kpi_events`);
-`kpi_report` does the fetch. Definitions (DOMAIN.md), with the choices made here:
+`kpi_report` does the fetch. Definitions (docs/STANDARDS.md §5.3), with the choices made here:
 
 - activation: each `raised` history entry (a reactivation of an unacknowledged occurrence
   counts again: the operator was alarmed again). Only activations inside

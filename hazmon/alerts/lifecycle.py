@@ -269,7 +269,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """One transition of one occurrence. `event` is the past-tense name used on the wire
-    (CONTRACT §5 "event"): raised, updated, cleared, acknowledged, shelved, ..."""
+    (docs/CONTRACT.md §5.5): raised, updated, cleared, acknowledged, shelved, ..."""
 
     alarm_id: str
     seq: int

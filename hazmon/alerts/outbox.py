@@ -29,7 +29,7 @@ class OutboxStatus(StrEnum):
 
 
 class NotificationKind(StrEnum):
-    ALARM = "alarm"  # an alarm event (CONTRACT §5) for the enterprise's duty channel
+    ALARM = "alarm"  # an alarm event (docs/CONTRACT.md §5.6) for the enterprise's duty channel
     ESCALATE = "escalate"  # an unacknowledged alarm, sent one step up the chain
 
 

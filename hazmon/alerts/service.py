@@ -1,11 +1,11 @@
 """AlarmService: rules signals and people's actions in, ISA-18.2 alarms out.
 
-Every change runs as one chain inside one database transaction (DESIGN habit 9):
+Every change runs as one chain inside one database transaction (docs/DESIGN.md habit 9):
 
     hold check (suppressed / out of service) → dedup (one open occurrence per key)
     → lifecycle transition → store + history → audit entry → outbox / escalation
 
-and only after the commit are listeners told (CONTRACT §5 alarm event dicts), so nobody
+and only after the commit are listeners told (docs/CONTRACT.md §5.6 alarm event dicts), so nobody
 hears of a change that was rolled back. Human actions read the injected clock; signals
 carry their own time.
 """

@@ -226,8 +226,9 @@ class PostgresDatabase(Database):
     async def connect(cls, url: str) -> PostgresDatabase:
         try:
             import psycopg
-        except ImportError as exc:  # the optional dependency hazmon[postgres]
-            raise StoreError("PostgreSQL needs psycopg: install hazmon[postgres]") from exc
+        except ImportError as exc:  # a base dependency: missing only from a broken install
+            raise StoreError("PostgreSQL needs psycopg, a dependency of hazmon: reinstall "
+                             "hazmon (e.g. `bash scripts/bootstrap.sh`)") from exc
         try:
             conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
         except psycopg.Error as exc:

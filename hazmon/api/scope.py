@@ -1,4 +1,4 @@
-"""Who a caller is and what it may see (CONTRACT §5: a caller sees only its own scope).
+"""Who a caller is and what it may see (docs/CONTRACT.md §5.1: a caller sees only its own scope).
 
     province   scope = 2-digit region prefix ("32"): every enterprise whose region starts so
     city       scope = 4-digit region prefix ("3209")

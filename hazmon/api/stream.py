@@ -1,6 +1,6 @@
 """GET /alarms/stream: Server-Sent Events of alarm changes as they commit.
 
-Each change is one `event: alarm` whose data is the CONTRACT §5 alarm event, filtered to
+Each change is one `event: alarm` whose data is the docs/CONTRACT.md §5.6 alarm event, filtered to
 the caller's scope and the query's filters. A comment goes out every `sse_heartbeat_s`
 of silence: proxies keep the connection open, and a client that has gone away is noticed
 at the next write (ASGI servers report a disconnect only when sending). A reader too slow
@@ -61,7 +61,7 @@ class EventFilter:
 @router.get(
     "/stream", summary="Live alarm changes (Server-Sent Events)", response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
-                     "description": "`event: alarm`, data = CONTRACT §5 alarm event"},
+                     "description": "`event: alarm`, data = docs/CONTRACT.md §5.6 alarm event"},
                **ERROR_RESPONSES},
 )
 async def stream_alarms(

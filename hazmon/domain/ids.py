@@ -1,4 +1,4 @@
-"""Identifier formats of CONTRACT §1, shared by the registry, topics and the API."""
+"""Identifier formats of docs/CONTRACT.md §1, shared by the registry, topics and the API."""
 
 import re
 from typing import Final

@@ -1,4 +1,4 @@
-"""The registry of CONTRACT §4: enterprises, hazard sources and sensors.
+"""The registry of docs/CONTRACT.md §4: enterprises, hazard sources and sensors.
 
 The YAML file loads into strict pydantic models (`extra="forbid"`), then goes through the
 checks a model cannot express alone (uniqueness, gas names, tiers). Every problem found

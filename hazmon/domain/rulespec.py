@@ -8,7 +8,7 @@ sensor's kind (`KIND_DEFAULTS`); a present section overrides only the fields it 
 ``threshold: {on_delay_s: 30}`` keeps the kind's deadband. ``enabled: false`` turns a
 rule off. Precedence, lowest first: kind default, registry ``rules:``, rules file.
 
-Defaults per kind (ISA-18.2 starting points as quoted in DOMAIN.md — deadband in % of the
+Defaults per kind (ISA-18.2 starting points as in docs/STANDARDS.md §5.2 — deadband in % of the
 instrument span, the same time for on- and off-delay): flow 5 % / 15 s, level 5 % / 60 s,
 pressure 2 % / 15 s, temperature 1 % / 60 s. Gas detectors and oxygen alarm at once (a
 GB 50493 alarm is not held back; nuisance from spikes is handled by the latch in the

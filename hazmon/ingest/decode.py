@@ -1,4 +1,4 @@
-"""Decode and validate a telemetry batch (CONTRACT §3) in one pass.
+"""Decode and validate a telemetry batch (docs/CONTRACT.md §3) in one pass.
 
 A payload that is not a batch is rejected whole; a reading that is invalid is rejected
 alone and the rest of the batch goes on. Nothing here does I/O or reads a clock: the

@@ -1,4 +1,4 @@
-"""MQTT topics of CONTRACT §2: parsing incoming topics and building subscriptions."""
+"""MQTT topics of docs/CONTRACT.md §2: parsing incoming topics and building subscriptions."""
 
 from __future__ import annotations
 

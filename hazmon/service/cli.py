@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from hazmon.alerts.audit_cli import add_audit_commands
+from hazmon.api.openapi import add_openapi_command
 from hazmon.api.tokens_cli import add_token_commands
 from hazmon.domain.registry import RegistryError, load_registry
 from hazmon.service.logs import setup_logging
@@ -86,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--log-level", default="WARNING")
     demo.set_defaults(func=_cmd_demo)
     add_token_commands(sub, default_db=_alarm_db)
-    add_audit_commands(sub)
+    add_audit_commands(sub, default_db=_alarm_db)
+    add_openapi_command(sub)
     add_simulator_commands(sub)
     return parser
 

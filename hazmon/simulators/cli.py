@@ -8,6 +8,11 @@
 
 Each subcommand sets `func: Callable[[argparse.Namespace], int]` (the exit code).
 `run_simulation` is the same simulation as a coroutine, for the demo command.
+
+Broker credentials: `--username` / `--password`, or HAZMON_SIM_USERNAME /
+HAZMON_SIM_PASSWORD in the environment (a password on the command line is visible to
+every user of the machine in `ps`). For `simulate` the user name may be `{enterprise}`:
+each simulated gateway then logs in as its own enterprise code, as the site ACL expects.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
+import re
 import signal
 import sys
 import time
@@ -29,7 +36,14 @@ from typing import Any, TextIO
 import yaml
 
 from hazmon.simulators.plant import build_plants
-from hazmon.simulators.publisher import Progress, ProgressCallback, Publisher, PublisherConfig
+from hazmon.simulators.publisher import (
+    ENTERPRISE_PLACEHOLDER,
+    BrokerRefused,
+    Progress,
+    ProgressCallback,
+    Publisher,
+    PublisherConfig,
+)
 from hazmon.simulators.recording import (
     TOPICS,
     Recorder,
@@ -47,6 +61,9 @@ from hazmon.simulators.scenarios import (
 )
 
 log = logging.getLogger(__name__)
+
+USERNAME_ENV = "HAZMON_SIM_USERNAME"
+PASSWORD_ENV = "HAZMON_SIM_PASSWORD"
 
 
 class SimulatorError(Exception):
@@ -105,6 +122,9 @@ async def run_simulation(
     handle_signals: bool = False,
     validate: bool = True,
     on_publisher: Callable[[Publisher], None] | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    passwords: Mapping[str, str] | None = None,
 ) -> SimulationResult:
     """Simulate the enterprises of `registry` (a file or its data), or `generate` new ones,
     publishing to the broker until `duration_s` simulated seconds have passed.
@@ -114,7 +134,9 @@ async def run_simulation(
     is recorded too (subscribed before the first publish). With `handle_signals`, SIGINT
     and SIGTERM end the run cleanly (each gateway publishes offline). `on_publisher` is
     called with the Publisher before it starts: a test can follow its simulated clock
-    (`Publisher.now_s`) or cut a connection with `drop_connection`.
+    (`Publisher.now_s`) or cut a connection with `drop_connection`. `username` may hold
+    `{enterprise}` (one account per gateway, with its password from `passwords` when
+    there, else `password`); the recorder then cannot share it.
     """
     if registry is None:
         gen = generate_registry(generate, seed, regions)
@@ -132,14 +154,20 @@ async def run_simulation(
         bind_scenarios(plants, parsed, t0)
     except ScenarioError as exc:
         raise SimulatorError(str(exc)) from exc
+    if record is not None and username is not None and ENTERPRISE_PLACEHOLDER in username:
+        raise SimulatorError(
+            f"--record needs one account that may read every plant topic, not {username!r}: "
+            "record with `hazmon record` under such an account instead")
     cfg = PublisherConfig(
         host=host, port=port, rate=rate, readings_per_batch=readings_per_batch,
-        duration_s=duration_s, speed=speed, start=t0,
+        duration_s=duration_s, speed=speed, start=t0, username=username, password=password,
+        passwords=dict(passwords or {}),
     )
     publisher = Publisher(plants, cfg, on_progress=on_progress)
     if on_publisher is not None:
         on_publisher(publisher)
-    recorder = Recorder(host, port, record) if record is not None else None
+    recorder = (Recorder(host, port, record, username=username, password=password)
+                if record is not None else None)
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM) if handle_signals else ()
     for sig in signals:
@@ -157,6 +185,8 @@ async def run_simulation(
                 await asyncio.sleep(0.5)  # let the last QoS 1 deliveries arrive
                 recorder.stop()
                 rec_summary = await rec_task
+    except* BrokerRefused as group:
+        raise SimulatorError(_first(group)) from None
     finally:
         for sig in signals:
             with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -164,6 +194,14 @@ async def run_simulation(
     return SimulationResult(
         summary, frozenset(p.enterprise for p in plants), data, rec_summary, t0
     )
+
+
+def _first(group: BaseExceptionGroup[Any]) -> str:
+    """The message of the first exception in a (nested) task group failure."""
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    return str(exc)
 
 
 # --- argparse -----------------------------------------------------------------------------
@@ -175,6 +213,39 @@ def _broker(value: str) -> tuple[str, int]:
         return (host or "127.0.0.1"), int(port)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}") from None
+
+
+def _add_credentials(p: argparse.ArgumentParser, per_gateway: bool) -> None:
+    extra = (" ('{enterprise}': each gateway logs in as its own enterprise code)"
+             if per_gateway else "")
+    p.add_argument("--username", default=os.environ.get(USERNAME_ENV),
+                   help=f"broker user name (default ${USERNAME_ENV}){extra}")
+    p.add_argument("--password", default=os.environ.get(PASSWORD_ENV),
+                   help=f"broker password (default ${PASSWORD_ENV}: prefer it, a command "
+                        "line is visible to other users)")
+
+
+_PASSWORD_LINE = re.compile(r"([^\s:]+)[\s:]\s*(\S.*)")
+
+
+def read_password_file(path: Path) -> dict[str, str]:
+    """`CODE PASSWORD` (or `CODE:PASSWORD`) lines, as scripts/gateway-accounts.sh prints
+    them; blank lines and `#` comments skipped."""
+    out: dict[str, str] = {}
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = _PASSWORD_LINE.fullmatch(line)
+        if m is None:
+            raise SimulatorError(f"{path}:{n}: expected 'CODE PASSWORD'")
+        out[m[1]] = m[2]
+    return out
+
+
+def _one_account(command: str, username: str | None) -> None:
+    if username is not None and ENTERPRISE_PLACEHOLDER in username:
+        raise SimulatorError(f"{command} connects once: give one account, not {username!r}")
 
 
 def _speed(value: str) -> float:
@@ -258,6 +329,10 @@ def add_simulator_commands(subparsers: Any) -> None:
     p.add_argument("--enterprise", action="append", metavar="CODE",
                    help="simulate only these enterprises of the registry (repeatable)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    _add_credentials(p, per_gateway=True)
+    p.add_argument("--password-file", type=Path, metavar="FILE",
+                   help="'CODE PASSWORD' lines: each gateway's own password, with "
+                        "--username '{enterprise}' (scripts/gateway-accounts.sh prints them)")
     p.set_defaults(func=_cmd_simulate)
 
     p = subparsers.add_parser("record", help="record plant telemetry and status to a file")
@@ -267,6 +342,7 @@ def add_simulator_commands(subparsers: Any) -> None:
     p.add_argument("--max-messages", type=int, metavar="N")
     p.add_argument("--topic", action="append", metavar="FILTER",
                    help=f"topic filter (repeatable; default {' and '.join(TOPICS)})")
+    _add_credentials(p, per_gateway=False)
     p.set_defaults(func=_cmd_record)
 
     p = subparsers.add_parser("replay", help="replay a recording, keeping relative timing")
@@ -274,6 +350,7 @@ def add_simulator_commands(subparsers: Any) -> None:
     p.add_argument("--broker", type=_broker, default=("127.0.0.1", 1883), metavar="HOST:PORT")
     p.add_argument("--speed", type=_speed, default=1.0,
                    help="1 = real time, 10 = ten times faster, 'max' = as fast as possible")
+    _add_credentials(p, per_gateway=False)
     p.set_defaults(func=_cmd_replay)
 
     p = subparsers.add_parser("gen-registry", help="write a simulated registry YAML")
@@ -319,6 +396,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             print(f"registry written to {args.write_registry}", file=sys.stderr)
     progress = _ProgressLine(sys.stderr)
     try:
+        passwords = read_password_file(args.password_file) if args.password_file else None
         result = asyncio.run(run_simulation(
             registry=registry, generate=args.generate, regions=args.regions,
             seed=args.seed, host=host, port=port, rate=args.rate,
@@ -326,6 +404,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             duration_s=args.duration or None, speed=args.speed, start=args.start,
             scenarios=args.scenario, record=args.record, enterprises=args.enterprise,
             on_progress=None if args.quiet else progress, handle_signals=True,
+            username=args.username, password=args.password, passwords=passwords,
         ))
     except (SimulatorError, ValueError, OSError) as exc:
         progress.close()
@@ -340,8 +419,14 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 def _cmd_record(args: argparse.Namespace) -> int:
     host, port = args.broker
+    try:
+        _one_account("record", args.username)
+    except SimulatorError as exc:
+        print(f"record: {exc}", file=sys.stderr)
+        return 2
     recorder = Recorder(host, port, args.output, topics=args.topic or TOPICS,
-                        duration_s=args.duration, max_messages=args.max_messages)
+                        duration_s=args.duration, max_messages=args.max_messages,
+                        username=args.username, password=args.password)
 
     async def main() -> RecordSummary:
         loop = asyncio.get_running_loop()
@@ -370,7 +455,9 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             line.stream.flush()
 
     try:
+        _one_account("replay", args.username)
         summary = asyncio.run(replay(args.input, host, port, speed=args.speed,
+                                     username=args.username, password=args.password,
                                      on_progress=progress))
     except Exception as exc:
         line.close()

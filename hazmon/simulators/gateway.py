@@ -20,10 +20,10 @@ import orjson
 from hazmon.simulators.plant import EnterprisePlant, SimSensor, rfc3339
 
 ROOT: Final = "hazmon/v1"
-MAX_BATCH_BYTES: Final = 256 * 1024  # CONTRACT §3
+MAX_BATCH_BYTES: Final = 256 * 1024  # docs/CONTRACT.md §3.2
 MAX_READINGS: Final = 1000
 
-# Readings rejected alone (CONTRACT §3), cycled through by the malformed scenario.
+# Readings rejected alone (docs/CONTRACT.md §3.6), cycled through by the malformed scenario.
 BAD_READING_KINDS: Final = (
     "unknown_tag",
     "null_value",

@@ -214,7 +214,7 @@ class EnterprisePlant:
 
 
 def sensor_specs(data: Mapping[str, Any]) -> Iterator[SensorSpec]:
-    """Every sensor of a registry document (CONTRACT §4 as Python data)."""
+    """Every sensor of a registry document (docs/CONTRACT.md §4 as Python data)."""
     for ent in data.get("enterprises") or []:
         for hs in ent.get("hazard_sources") or []:
             for s in hs.get("sensors") or []:

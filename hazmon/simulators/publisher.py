@@ -1,7 +1,7 @@
 """Publish simulated plants to an MQTT broker, each enterprise acting as its own gateway.
 
 One aiomqtt client per enterprise, not a shared one: the Last Will belongs to a
-connection, and CONTRACT §2 makes `offline` each gateway's own Will on its own status
+connection, and docs/CONTRACT.md §2.2 makes `offline` each gateway's own Will on its own status
 topic, so only a connection per enterprise lets one plant go offline while the others
 stay up (the gateway_outage scenario, or `drop_connection`). A few hundred local
 connections cost the broker little.
@@ -14,6 +14,11 @@ the seed, the registry, the scenarios and the start time, never on wall timing.
 
 Each gateway publishes its telemetry at QoS 1 one message at a time, awaiting PUBACK,
 so its messages reach the broker in order (MQTT orders per client).
+
+Credentials: `username` may hold `{enterprise}`, replaced by each gateway's enterprise
+code, so each simulated gateway logs in under its own account as a real one does (the
+broker ACL of `deploy/hazmon.acl` lets user X write only the topics of enterprise X).
+A refused login ends the run (`BrokerRefused`): retrying cannot cure a wrong password.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import math
 import random
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import aiomqtt
@@ -137,11 +142,35 @@ class PublisherConfig:
     start: float | None = None  # simulated start, epoch seconds; None: now (whole second)
     qos: int = 1
     client_prefix: str = "hazmon-sim"
+    username: str | None = None  # "{enterprise}" is replaced by each gateway's code
+    password: str | None = None
+    # enterprise code → its own password (scripts/gateway-accounts.sh prints such a list);
+    # an enterprise not in it uses `password`
+    passwords: Mapping[str, str] = field(default_factory=dict)
     keepalive: int = 30
     progress_interval_s: float = 1.0
 
 
 ProgressCallback = Callable[[Progress], None]
+
+ENTERPRISE_PLACEHOLDER = "{enterprise}"
+
+# CONNACK refusals no retry cures: MQTT 3.1.1 codes 4 and 5 (paho reports them as the
+# MQTT 5 codes 0x86 and 0x87), bad user name or password and not authorised.
+_LOGIN_REFUSED = frozenset({4, 5, 0x86, 0x87})
+
+
+class BrokerRefused(Exception):  # noqa: N818 - the broker's answer, not a crash
+    """The broker refused the login: wrong user name or password, or not authorised."""
+
+
+def login_refused(exc: aiomqtt.MqttError) -> bool:
+    rc = exc.rc if isinstance(exc, aiomqtt.MqttCodeError) else None
+    return getattr(rc, "value", rc) in _LOGIN_REFUSED
+
+
+def username_for(template: str | None, enterprise: str) -> str | None:
+    return None if template is None else template.replace(ENTERPRISE_PLACEHOLDER, enterprise)
 
 
 class _Connection:
@@ -151,6 +180,8 @@ class _Connection:
         self.cfg = cfg
         self.gw = gw
         self.client_id = client_id
+        self.username = username_for(cfg.username, gw.plant.enterprise)
+        self.password = cfg.passwords.get(gw.plant.enterprise, cfg.password)
         self.client: aiomqtt.Client | None = None
 
     async def connect(self, t: float) -> None:
@@ -160,6 +191,8 @@ class _Connection:
             client = aiomqtt.Client(
                 self.cfg.host,
                 self.cfg.port,
+                username=self.username,
+                password=self.password,
                 identifier=self.client_id,
                 will=aiomqtt.Will(will.topic, will.payload, qos=1, retain=True),
                 clean_session=True,
@@ -169,6 +202,10 @@ class _Connection:
             try:
                 await client.__aenter__()
             except aiomqtt.MqttError as exc:
+                if login_refused(exc):
+                    raise BrokerRefused(
+                        f"{self.cfg.host}:{self.cfg.port} refused user {self.username!r}: {exc}"
+                    ) from exc
                 # Capped, jittered exponential backoff, like a real gateway.
                 log.warning("%s: connect failed (%s); retry in %.1f s", self.client_id, exc,
                             backoff)

@@ -12,7 +12,7 @@ as `"payload_b64"` instead of `"payload"`, so replay reproduces it byte for byte
 Replay publishes each message at its recorded offset from the first divided by `speed`
 (`math.inf`: as fast as possible), through one connection, so order is kept. A status
 message is republished retained: live subscribers see retained publishes without the
-retain flag, yet the status topic is retained by contract (CONTRACT §2).
+retain flag, yet the status topic is retained by contract (docs/CONTRACT.md §2).
 """
 
 from __future__ import annotations
@@ -105,8 +105,11 @@ class Recorder:
         duration_s: float | None = None,
         max_messages: int | None = None,
         client_id: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
     ) -> None:
         self.host, self.port, self.path = host, port, Path(path)
+        self.username, self.password = username, password
         self.topics = topics
         self.duration_s = duration_s
         self.max_messages = max_messages
@@ -120,7 +123,8 @@ class Recorder:
 
     async def run(self) -> RecordSummary:
         wall0, mono0 = time.time(), time.monotonic()
-        async with aiomqtt.Client(self.host, self.port, identifier=self.client_id) as client:
+        async with aiomqtt.Client(self.host, self.port, identifier=self.client_id,
+                                  username=self.username, password=self.password) as client:
             for topic in self.topics:
                 await client.subscribe(topic, qos=1)
             # Let our TCP stack acknowledge the SUBACK before anyone publishes: a broker
@@ -179,6 +183,8 @@ async def replay(
     *,
     speed: float = 1.0,
     client_id: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
     retain_status: bool = True,
     on_progress: Callable[[ReplaySummary], None] | None = None,
     progress_every: int = 1000,
@@ -190,7 +196,8 @@ async def replay(
     if not speed > 0:
         raise ValueError("speed must be positive (math.inf: as fast as possible)")
     summary = ReplaySummary()
-    async with aiomqtt.Client(host, port, identifier=client_id) as client:
+    async with aiomqtt.Client(host, port, identifier=client_id, username=username,
+                              password=password) as client:
         mono0 = time.monotonic()
         first: float | None = None
         for rec in read_recording(path):

@@ -1,4 +1,4 @@
-"""Generate a CONTRACT §4 registry of simulated enterprises, deterministic under a seed.
+"""Generate a docs/CONTRACT.md §4 registry of simulated enterprises, deterministic under a seed.
 
 The generated plants look like real ones to every part of hazmon: valid credit codes in
 real county regions, hazard sources of each kind whose inventories grade to each
@@ -61,7 +61,7 @@ class ChemicalSpec:
 
 
 # Q and β for chlorine, ammonia and hydrogen sulphide are confirmed from GB 18218-2018
-# Tables 1/2 (DOMAIN.md); the rest are recalled values, used only in small quantities.
+# Tables 1/2 (docs/STANDARDS.md §2.4); the rest are recalled values, used only in small quantities.
 CHEMICALS: Final[dict[str, ChemicalSpec]] = {
     c.key: c
     for c in (
@@ -133,7 +133,7 @@ def grade(inventory: Sequence[tuple[str, float]], population: int) -> tuple[floa
 
 @dataclass(frozen=True, slots=True)
 class GeneratedRegistry:
-    yaml_text: str  # CONTRACT §4 YAML, ready for hazmon.domain.registry.parse_registry
+    yaml_text: str  # docs/CONTRACT.md §4 YAML, ready for hazmon.domain.registry.parse_registry
     data: dict[str, Any]  # the same document as Python data
     simulated: frozenset[str]  # enterprise codes to flag as simulated
     tiers: dict[tuple[str, str], int]  # (enterprise, hazard source) -> expected tier
@@ -211,7 +211,7 @@ def generate_registry(
 
 
 class _CompactDumper(yaml.SafeDumper):
-    """Flow style for small leaves (ranges, limits, contacts) as in CONTRACT §4."""
+    """Flow style for small leaves (ranges, limits, contacts) as in docs/CONTRACT.md §4."""
 
 
 def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:

@@ -9,7 +9,7 @@ acts in one of two ways:
   what the plant's gateway sends (outage, clock skew, malformed payloads).
 
 Each class states in `expected_alarms` which rules of hazmon.rules it should make fire,
-with the rule names of CONTRACT §5 ("high", "high_high", ... ; for gas detectors high and
+with the rule names of docs/CONTRACT.md §5.5 ("high", "high_high", ... ; for gas detectors high and
 high_high are the GB 50493 first and second levels), under the default rules of
 hazmon.domain.rulespec on a generated registry (registry_gen): kind defaults for
 deadbands and on-delays (ISA-18.2 starting points: level 60 s, pressure 15 s,
@@ -43,7 +43,7 @@ class ScenarioError(ValueError):
     """A scenario spec cannot be parsed or does not fit the plant it names."""
 
 
-# Seconds a gateway clock may run ahead before hazmon rejects its readings (CONTRACT §3).
+# Seconds a gateway clock may run ahead before hazmon rejects its readings (docs/CONTRACT.md §3.1).
 FUTURE_TOLERANCE_S: Final = 300.0
 
 
@@ -387,7 +387,7 @@ class ClockSkew(Scenario):
     """The gateway's clock is `offset_s` off (default 10 minutes ahead) from `start` on.
 
     Every batch and reading time carries the offset. Ahead by more than 5 minutes, hazmon
-    rejects each reading as from the future (CONTRACT §3): no reading of the plant gets
+    rejects each reading as from the future (docs/CONTRACT.md §3.1): no reading of the plant gets
     through, and after the silence timeout that is one gateway_offline (reason silence),
     which holds the stale alarms of its sensors back (their timeout is no shorter).
     Behind, the readings are accepted (stored, evaluated at their own time) and alarms

@@ -1,4 +1,5 @@
-"""`hazmon audit verify --db URL` through argparse, as the CLI wires it."""
+"""`hazmon audit verify [--db URL]` through argparse, as the CLI wires it, and through
+`hazmon` itself, where the database defaults to the one the settings name."""
 
 from __future__ import annotations
 
@@ -65,8 +66,40 @@ def test_missing_database_is_an_error(tmp_path: Path,
     assert not (tmp_path / "nope.db").exists()
 
 
-def test_verify_needs_db() -> None:
-    with pytest.raises(SystemExit):
-        run(["audit", "verify"])
+def test_verify_without_a_database_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["audit", "verify"]) == 2
+    assert "give --db URL" in capsys.readouterr().err
 
 
+def test_verify_defaults_to_the_configured_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    make_service: Callable[..., AlarmService],
+) -> None:
+    import asyncio
+
+    from hazmon.service.cli import main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    config = tmp_path / "hazmon.yaml"
+    config.write_text(f"data_dir: {data}\n", encoding="utf-8")
+
+    async def build() -> None:
+        async with await AlarmStore.open(f"sqlite:///{data / 'alarms.db'}") as store:
+            await chain(make_service(store))
+
+    asyncio.run(build())
+    # load_settings sets HAZMON_CONFIG from --config: monkeypatch restores it afterwards
+    monkeypatch.setenv("HAZMON_CONFIG", str(tmp_path / "absent.yaml"))
+    assert main(["audit", "verify", "--config", str(config)]) == 0
+    assert capsys.readouterr().out.startswith("OK: 3 entries, head seq 3")
+    # without --config, HAZMON_CONFIG names the settings, as for `hazmon run`
+    monkeypatch.setenv("HAZMON_CONFIG", str(config))
+    assert main(["audit", "verify"]) == 0
+    assert capsys.readouterr().out.startswith("OK: 3 entries")
+    # an empty data directory has no alarm database: an error, and nothing created
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    config.write_text(f"data_dir: {empty}\n", encoding="utf-8")
+    assert main(["audit", "verify"]) == 2
+    assert not (empty / "alarms.db").exists()

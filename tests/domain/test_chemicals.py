@@ -53,7 +53,8 @@ def test_unknown_name_is_none() -> None:
 @pytest.mark.parametrize(
     ("key", "q", "beta"),
     [
-        # DOMAIN.md "confirmed" list, re-checked against the Table 1 transcription.
+        # docs/STANDARDS.md §2.4 (Q) and §2.3 (β), re-checked against the Table 1
+        # transcription.
         ("ammonia", 10, 2),
         ("chlorine", 5, 4),
         ("hydrogen_sulphide", 5, 5),
@@ -70,7 +71,7 @@ def test_unknown_name_is_none() -> None:
         ("phosgene", 0.3, 20),
         ("methyl_isocyanate", 0.75, 20),
         ("nitrogen_dioxide", 1, 10),
-        # DOMAIN.md "verify" list: all confirmed by the transcription.
+        # the rest of the docs/STANDARDS.md §2.4 list, confirmed by the transcription.
         ("liquefied_petroleum_gas", 50, 1.5),
         ("methane", 50, 1.5),
         ("ethylene", 50, 1.5),

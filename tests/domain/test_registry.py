@@ -1,4 +1,5 @@
-"""Registry loading (CONTRACT §4): the example loads; an invalid file lists every problem."""
+"""Registry loading (docs/CONTRACT.md §4): the example loads; an invalid file lists every
+problem."""
 
 from __future__ import annotations
 

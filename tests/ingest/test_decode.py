@@ -1,4 +1,5 @@
-"""Decoder.decode and parse_time (CONTRACT §3): whole rejections, single rejections, times."""
+"""Decoder.decode and parse_time (docs/CONTRACT.md §3): whole rejections, single rejections,
+times."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""MQTT topics of CONTRACT §2: parsing, region ownership, subscription filters."""
+"""MQTT topics of docs/CONTRACT.md §2: parsing, region ownership, subscription filters."""
 
 from __future__ import annotations
 

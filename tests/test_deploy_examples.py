@@ -1,0 +1,62 @@
+"""The example files in deploy/ that the README tells a site to start from are valid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hazmon.domain.registry import load_registry
+from hazmon.service.cli import main
+
+DEPLOY = Path(__file__).parents[1] / "deploy"
+REGISTRY_EXAMPLE = DEPLOY / "registry.example.yaml"
+
+
+def test_check_registry_accepts_the_example(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-registry", str(REGISTRY_EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "1 enterprises, 2 hazard sources, 10 sensors" in out
+    assert "warning" not in out  # the declared tier agrees with the grading
+    assert "MHS-01 罐区一: tier 3" in out
+    assert "MHS-02 合成氨装置: tier 2" in out
+
+
+def test_example_is_a_real_plant_not_a_simulated_one() -> None:
+    registry = load_registry(REGISTRY_EXAMPLE)
+    assert not any(e.simulated for e in registry.enterprises.values())
+    # gas detectors left without limits get the GB/T 50493 defaults at load
+    gd = registry.sensor("91320921MA1XXXXX0Q", "MHS-01.GD01")
+    assert gd is not None
+    assert gd.limits is not None
+    assert gd.limits_basis.startswith("GB 50493-2019")
+
+
+def test_gateway_accounts_script_adds_each_enterprise_once(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("mosquitto_passwd") is None:
+        pytest.skip("mosquitto_passwd not installed (Debian package mosquitto)")
+    script = DEPLOY.parent / "scripts" / "gateway-accounts.sh"
+    passwd = tmp_path / "hazmon.passwd"
+    passwd.write_text("hazmon-ingest:$7$101$kept\n", encoding="utf-8")
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", str(script), str(REGISTRY_EXAMPLE), str(passwd)],
+                              capture_output=True, text=True, check=True,
+                              env={"PATH": "/usr/bin:/bin", "HAZMON_PYTHON": sys.executable})
+
+    first = run()
+    code, password = first.stdout.split()
+    assert code == "91320921MA1XXXXX0Q"
+    assert len(password) >= 20
+    lines = passwd.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "hazmon-ingest:$7$101$kept"  # existing accounts are left alone
+    assert lines[1].startswith(f"{code}:$7$")  # stored hashed, never in clear
+    assert password not in lines[1]
+    again = run()
+    assert again.stdout == ""
+    assert "0 new account(s)" in again.stderr
+    assert len(passwd.read_text(encoding="utf-8").splitlines()) == 2
