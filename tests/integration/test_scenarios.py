@@ -16,7 +16,7 @@ and during a gateway outage the gateway still ticks (it buffers), so the clock k
 running as the centre's would.
 
 Each run ends with the simulator's clean shutdown, whose gateway publishes `offline`
-(CONTRACT §2) at the end of the period: that one gateway_offline is expected after the
+(docs/CONTRACT.md §2.2) at the end of the period: that one gateway_offline is expected after the
 period and checked apart.
 """
 

@@ -47,7 +47,7 @@ def test_defaults() -> None:
     assert s.influx.token is None
     assert s.spool.dir is None
     assert s.spool.max_bytes == 2 * 1024**3
-    assert s.ingest.max_payload_bytes == 256 * 1024  # CONTRACT §3
+    assert s.ingest.max_payload_bytes == 256 * 1024  # docs/CONTRACT.md §3.2
     assert s.ingest.max_readings == 1000
     assert s.ingest.future_tolerance_s == 300.0
     assert (s.http.host, s.http.port) == ("127.0.0.1", 8080)

@@ -1,4 +1,4 @@
-"""The message of a single delivery: the alarm event (CONTRACT §5) plus a `notification`
+"""The message of a single delivery: the alarm event (docs/CONTRACT.md §5.6) plus a `notification`
 object saying whom it is for, and a short Chinese subject and text for duty officers.
 (A digest's message is composed by the group stage, see grouping.py.)"""
 

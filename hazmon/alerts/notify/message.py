@@ -57,7 +57,7 @@ class Recipient:
 @dataclass(frozen=True, slots=True)
 class Message:
     """One thing to deliver on one channel to one recipient: a single alarm event (the
-    CONTRACT §5 dict, `body`) or a digest of several."""
+    docs/CONTRACT.md §5.6 dict, `body`) or a digest of several."""
 
     id: str  # idempotency key for the receiver (at-least-once delivery)
     channel: str

@@ -1,4 +1,4 @@
-"""The notification pipeline, declared once (DESIGN habit 9, like alertmanager's
+"""The notification pipeline, declared once (docs/DESIGN.md habit 9, like alertmanager's
 notify.go): each stage takes the round's context and what the stage before passed on.
 
     load      what was planned before (a retry, a held digest item, a restart)

@@ -1,4 +1,4 @@
-"""Capped, jittered exponential backoff (DESIGN habit 7)."""
+"""Capped, jittered exponential backoff (docs/DESIGN.md habit 7)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """MQTT channel: the alarm event to the plant's own HMI on
-`hazmon/v1/{region}/{enterprise}/alarms` (CONTRACT §2), QoS 1, not retained.
+`hazmon/v1/{region}/{enterprise}/alarms` (docs/CONTRACT.md §2), QoS 1, not retained.
 
 Unlike the people-facing channels it is addressed to a topic (not a person), is not
 grouped into digests by default, and a simulated plant's own HMI receives its simulated
@@ -23,7 +23,7 @@ def alarms_topic(region: str, enterprise: str) -> str:
 
 
 class MqttChannelConfig(ChannelConfig):
-    """The plant's own `hazmon/v1/{region}/{enterprise}/alarms` topic (CONTRACT §2)."""
+    """The plant's own `hazmon/v1/{region}/{enterprise}/alarms` topic (docs/CONTRACT.md §2)."""
 
     type: Literal["mqtt"]
     qos: Literal[0, 1, 2] = 1

@@ -1,6 +1,6 @@
 """Signed webhooks, for SMS / messaging gateways and monitoring-centre systems.
 
-Each POST carries the JSON body (the CONTRACT §5 alarm event plus a `notification` object
+Each POST carries the JSON body (the docs/CONTRACT.md §5.6 alarm event plus a `notification` object
 saying whom it is for, or a digest) and these headers:
 
     Content-Type:        application/json; charset=utf-8
