@@ -18,10 +18,10 @@ import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hazmon.core.metrics import Metrics
 from hazmon.ingest import paho_fast
 from hazmon.ingest.backoff import Backoff
-from hazmon.service.metrics import Metrics
-from hazmon.service.settings import MqttSettings
+from hazmon.ingest.settings import MqttSettings
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ Readings also flow on to consumers (the rules stage) through `ReadingConsumer`.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 from typing import Protocol
 
+from hazmon.core.clock import Clock, wall_ms
+from hazmon.core.metrics import Metrics
 from hazmon.domain.reading import Reading
 from hazmon.domain.registry import Registry
 from hazmon.ingest.decode import Decoder, Reason, Rejection
@@ -17,10 +17,9 @@ from hazmon.ingest.gateways import GatewayTracker, StatusError, parse_status
 from hazmon.ingest.lineproto import LineEncoder
 from hazmon.ingest.rejects import RejectStore
 from hazmon.ingest.sequence import SeqStatus, SequenceTracker
+from hazmon.ingest.settings import IngestSettings
 from hazmon.ingest.sink import Ack, InfluxSink
 from hazmon.ingest.topics import Channel, TopicError, parse_topic
-from hazmon.service.metrics import Metrics
-from hazmon.service.settings import IngestSettings
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +32,6 @@ class ReadingConsumer(Protocol):
     async def on_gateway(self, enterprise: str, online: bool, ts_ms: int) -> None: ...
 
 
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class Ingest:
     def __init__(
         self,
@@ -45,7 +40,7 @@ class Ingest:
         rejects: RejectStore,
         settings: IngestSettings,
         metrics: Metrics,
-        clock: Callable[[], int] = wall_ms,
+        clock: Clock = wall_ms,
     ) -> None:
         self.settings = settings
         self.sink = sink

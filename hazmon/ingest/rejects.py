@@ -18,8 +18,8 @@ from typing import Any
 
 import orjson
 
+from hazmon.core.metrics import Metrics
 from hazmon.ingest.decode import Rejection
-from hazmon.service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hazmon.core.metrics import Metrics
 from hazmon.ingest.backoff import Backoff
 from hazmon.ingest.influx import InfluxClient, InfluxRejected, InfluxUnavailable
+from hazmon.ingest.settings import InfluxSettings
 from hazmon.ingest.spool import Spool, SpoolFull
-from hazmon.service.metrics import Metrics
-from hazmon.service.settings import InfluxSettings
 
 log = logging.getLogger(__name__)
 

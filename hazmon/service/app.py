@@ -25,18 +25,19 @@ from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory
 from hazmon.alerts.notify import Notifier, plant_only_config
 from hazmon.api import ApiContext, TokenStore, create_app
 from hazmon.api.instrument import ApiMetrics
+from hazmon.core.clock import wall_ms
+from hazmon.core.metrics import Metrics
 from hazmon.domain.registry import Registry, RegistryError, load_registry
 from hazmon.domain.rulespec import RulesFile
 from hazmon.ingest.influx import InfluxClient, InfluxError
 from hazmon.ingest.mqtt_source import MqttSource
-from hazmon.ingest.pipeline import Ingest, wall_ms
+from hazmon.ingest.pipeline import Ingest
 from hazmon.ingest.rejects import RejectStore
 from hazmon.ingest.sink import InfluxSink
 from hazmon.ingest.spool import Spool
 from hazmon.ingest.topics import owned_regions, subscriptions
 from hazmon.rules.file import load_rules_file
 from hazmon.service.alarming import RulesStage
-from hazmon.service.metrics import Metrics
 from hazmon.service.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hazmon.alerts.event import rfc3339
+from hazmon.core.clock import rfc3339
 from hazmon.testing.influxdb import InfluxDB
 from tests.api import influx_support
 from tests.api.conftest import Api, ApiFactory

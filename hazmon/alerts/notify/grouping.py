@@ -14,9 +14,9 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from hazmon.alerts.event import rfc3339
 from hazmon.alerts.notify.config import GroupingConfig
 from hazmon.alerts.notify.record import GroupState
+from hazmon.core.clock import rfc3339
 from hazmon.domain.signal import PRIORITY_RANK, Priority
 
 T = TypeVar("T")

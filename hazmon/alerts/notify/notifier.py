@@ -38,17 +38,13 @@ from hazmon.alerts.notify.retry import backoff_ms
 from hazmon.alerts.notify.webhook import WebhookChannel
 from hazmon.alerts.outbox import Notification, NotificationKind, Outbox, OutboxStatus
 from hazmon.alerts.store import AlarmStore
+from hazmon.core.clock import Clock
+from hazmon.core.clock import wall_ms as _wall_ms
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], int]
-
 COUNT_KEYS = ("seen", "sent", "digests", "digested", "held", "skipped", "duplicates",
               "failed", "dead")
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass
