@@ -6,7 +6,7 @@ Readings also flow on to consumers (the rules stage) through `ReadingConsumer`.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from hazmon.core.clock import Clock, wall_ms
 from hazmon.core.metrics import Metrics
@@ -72,6 +72,19 @@ class Ingest:
             future_tolerance_ms=int(self.settings.future_tolerance_s * 1000),
         )
         self.encoder.clear()
+
+    def health(self) -> dict[str, Any]:
+        """The `gateways` section of /health and this stage's share of `counters`."""
+        return {
+            "gateways": self.gateways.counts(),
+            "counters": {
+                "received": int(self.received.total()),
+                "rejected_payloads": int(self.rejects.batches.total()),
+                "rejected_readings": int(self.rejects.readings.total()),
+                "duplicate_batches": self.sequences.duplicates,
+                "missing_batches": self.sequences.gap_batches,
+            },
+        }
 
     async def handle(self, topic: str, payload: bytes, ack: Ack) -> None:
         """Process one message. A fault of ours on one message must not stop the service, nor

@@ -54,8 +54,11 @@ class Mosquitto:
         conf.write_text(CONFIG.format(port=self.port, dir=self.workdir,
                                       persist="true" if self.persistence else "false"))
         log = self.workdir / "mosquitto.log"
+        # A session of its own: Ctrl-C in a terminal signals the whole foreground group,
+        # and the broker must outlive hazmon's shutdown (its last acknowledgements).
         self.proc = subprocess.Popen(
-            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         wait_until(lambda: port_open(self.port), timeout, self.proc, log, "mosquitto")
         return self
