@@ -17,7 +17,7 @@ import hazmon
 
 ROOT = Path(hazmon.__file__).parent
 
-# What each package may load, itself included (docs/ARCHITECTURE.md keeps the same table).
+# What each package may load, itself included; `service` (the composition root) may load all.
 ALLOWED: dict[str, set[str]] = {
     "core": {"core"},
     "domain": {"core", "domain"},
