@@ -13,6 +13,7 @@ import aiomqtt
 import httpx
 import orjson
 
+from hazmon.core.clock import Clock, wall_ms
 from hazmon.ingest.topics import Channel, topic_for
 from hazmon.service.app import Service
 from hazmon.service.settings import Settings
@@ -46,14 +47,11 @@ def make_settings(tmp: Path, mqtt_port: int, influx_url: str, name: str, **extra
 
 
 @contextlib.asynccontextmanager
-async def running(service: Service) -> AsyncIterator[Service]:
-    task = asyncio.create_task(service.run())
-    try:
+async def running(settings: Settings, clock: Clock = wall_ms) -> AsyncIterator[Service]:
+    """The service opened and subscribed; its parts closed in reverse on leaving."""
+    async with Service.open(settings, clock=clock) as service:
         await asyncio.wait_for(service.ready.wait(), 20)
         yield service
-    finally:
-        service.stop()
-        await asyncio.wait_for(task, 30)
 
 
 async def publish_all(port: int, region: str, enterprise: str, payloads: Iterable[bytes],

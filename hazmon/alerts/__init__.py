@@ -32,7 +32,7 @@ from hazmon.alerts.escalation import (
     EscalationState,
     EscalationStatus,
 )
-from hazmon.alerts.event import alarm_event, rfc3339
+from hazmon.alerts.event import alarm_event
 from hazmon.alerts.holds import Hold, HoldKind
 from hazmon.alerts.kpis import KpiFigures, KpiReport, KpiScope, SensorRef, kpi_report
 from hazmon.alerts.lifecycle import (
@@ -95,7 +95,6 @@ __all__ = [
     "VerifyResult",
     "alarm_event",
     "kpi_report",
-    "rfc3339",
     "verify_audit",
     "verify_chain",
 ]

@@ -3,20 +3,10 @@ webhooks."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from hazmon.alerts.lifecycle import Alarm, HistoryEntry
-
-
-def rfc3339(ts_ms: int | None) -> str | None:
-    """UTC, 'Z'; milliseconds only when there are any (as in the contract's example)."""
-    if ts_ms is None:
-        return None
-    dt = datetime.fromtimestamp(ts_ms / 1000, tz=UTC)
-    if ts_ms % 1000:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts_ms % 1000:03d}Z"
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+from hazmon.core.clock import rfc3339
 
 
 def alarm_event(alarm: Alarm, entry: HistoryEntry) -> dict[str, Any]:

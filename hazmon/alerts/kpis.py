@@ -39,8 +39,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hazmon.alerts.event import rfc3339
 from hazmon.alerts.store import AlarmEventRow, AlarmFilter, AlarmStore
+from hazmon.core.clock import rfc3339
 from hazmon.domain.signal import PRIORITY_RANK, Priority
 
 WINDOW_MS = 10 * 60_000

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -50,20 +49,16 @@ from hazmon.alerts.outbox import NotificationKind
 from hazmon.alerts.sql import Tx
 from hazmon.alerts.store import AlarmStore
 from hazmon.alerts.ulid import UlidFactory
+from hazmon.core.clock import Clock, wall_ms
 from hazmon.domain.signal import AlarmSignal, SignalKind
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[dict[str, Any]], Awaitable[None]]
-Clock = Callable[[], int]  # UTC epoch milliseconds
 
 # After these an alarm that is active, unacknowledged and no longer held back is
 # announced again: the operator must see what the shelve or the maintenance hid.
 _RELEASES = frozenset({"unshelved", "shelve_expired", "unsuppressed", "returned_to_service"})
-
-
-def wall_clock_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +110,7 @@ class AlarmService:
         *,
         directory: Directory | None = None,
         escalation_policy: EscalationPolicy | None = None,
-        clock: Clock = wall_clock_ms,
+        clock: Clock = wall_ms,
         ids: UlidFactory | None = None,
     ) -> None:
         self.store = store

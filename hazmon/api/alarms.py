@@ -12,7 +12,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, status
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from hazmon.alerts.event import rfc3339
 from hazmon.alerts.lifecycle import (
     MAX_TEXT,
     SHELVE_MAX_MINUTES,
@@ -35,6 +34,7 @@ from hazmon.api.deps import (
 )
 from hazmon.api.errors import NotFound
 from hazmon.api.scope import Principal
+from hazmon.core.clock import rfc3339
 from hazmon.domain.signal import Category, Priority
 
 router = APIRouter(prefix="/alarms", tags=["alarms"], responses=ERROR_RESPONSES)

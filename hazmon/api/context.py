@@ -14,11 +14,10 @@ from hazmon.alerts.service import AlarmService
 from hazmon.alerts.store import AlarmStore
 from hazmon.api.ratelimit import FailureLimiter
 from hazmon.api.tokens import TokenStore
+from hazmon.core.clock import Clock
 from hazmon.domain.registry import Registry
 from hazmon.ingest.gateways import GatewayTracker
 from hazmon.ingest.influx import InfluxClient
-
-Clock = Callable[[], int]  # UTC epoch milliseconds
 
 
 def _no_simulated() -> frozenset[str]:

@@ -10,7 +10,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hazmon.service.metrics import Metrics
+from hazmon.core.metrics import Metrics
 
 
 class ApiMetrics:

@@ -13,10 +13,10 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from hazmon.alerts.event import rfc3339
 from hazmon.alerts.lifecycle import Alarm
 from hazmon.alerts.store import AlarmFilter, AlarmStore
 from hazmon.api.scope import Principal
+from hazmon.core.clock import rfc3339
 from hazmon.domain.signal import PRIORITY_RANK, Priority
 from hazmon.ingest.gateways import GatewayTracker
 

@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from hazmon.alerts.event import rfc3339
 from hazmon.api import influxql
 from hazmon.api.common import ERROR_RESPONSES, OffsetPage, offset_page
 from hazmon.api.deps import (
@@ -25,6 +24,7 @@ from hazmon.api.deps import (
 )
 from hazmon.api.enterprises import GatewayStateQuery, PriorityQuery, visible_enterprises
 from hazmon.api.live import GatewayPublic, WorstAlarm, alarm_index, gateway_of, worst_public
+from hazmon.core.clock import rfc3339
 from hazmon.domain.registry import Registry, SensorKind
 from hazmon.ingest.influx import InfluxError
 

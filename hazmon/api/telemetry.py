@@ -12,11 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from hazmon.alerts.event import rfc3339
 from hazmon.api import influxql
 from hazmon.api.common import ERROR_RESPONSES, TIME_PATTERN, time_param
 from hazmon.api.deps import Ctx, CurrentPrincipal, CurrentRegistry, EnterpriseQuery
 from hazmon.api.errors import BadRequest, NotFound, Unavailable
+from hazmon.core.clock import rfc3339
 
 router = APIRouter(prefix="/telemetry", tags=["telemetry"], responses=ERROR_RESPONSES)
 

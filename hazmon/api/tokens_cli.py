@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,12 +21,9 @@ from typing import Any
 from hazmon.alerts.errors import StoreError
 from hazmon.api.scope import Role
 from hazmon.api.tokens import TokenError, TokenStore
+from hazmon.core.clock import wall_ms
 
 DefaultDb = Callable[[argparse.Namespace], str | None]
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def add_token_commands(subparsers: Any, default_db: DefaultDb | None = None) -> None:
@@ -90,7 +86,7 @@ def _run(args: argparse.Namespace, action: Callable[[TokenStore], Any]) -> int:
 
 def _cmd_create(args: argparse.Namespace) -> int:
     async def action(store: TokenStore) -> int:
-        token, info = await store.create(args.role, args.scope, args.name, _now_ms())
+        token, info = await store.create(args.role, args.scope, args.name, wall_ms())
         print(token)
         print(f"token {info.id}: {info.role.value} {info.scope} {info.name!r} "
               "(shown once; store it now)", file=sys.stderr)
@@ -111,7 +107,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_revoke(args: argparse.Namespace) -> int:
     async def action(store: TokenStore) -> int:
-        if await store.revoke(args.id, _now_ms()):
+        if await store.revoke(args.id, wall_ms()):
             print(f"token {args.id} revoked", file=sys.stderr)
             return 0
         print(f"no active token {args.id}", file=sys.stderr)

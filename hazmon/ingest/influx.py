@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from hazmon.service.settings import InfluxSettings
+from hazmon.ingest.settings import InfluxSettings
 
 log = logging.getLogger(__name__)
 

@@ -13,15 +13,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiomqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from hazmon.core.metrics import Metrics
 from hazmon.ingest import paho_fast
 from hazmon.ingest.backoff import Backoff
-from hazmon.service.metrics import Metrics
-from hazmon.service.settings import MqttSettings
+from hazmon.ingest.settings import MqttSettings
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class MqttSource:
         self.ready = asyncio.Event()  # set once subscribed: messages flow from here on
         self.last_error: str | None = None
         self._client: aiomqtt.Client | None = None
+        self._holding = False
         self._subscribed: set[str] = set()
         self._backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)
         self.messages = metrics.counter("hazmon_mqtt_messages_total", "MQTT messages received")
@@ -115,6 +117,8 @@ class MqttSource:
                     self.ready.set()
                     async for message in client.messages:
                         self.messages.inc()
+                        if self._holding:
+                            continue  # not handed on, so never acknowledged: comes again
                         payload = message.payload
                         if not isinstance(payload, bytes | bytearray):
                             payload = str(payload).encode()
@@ -134,6 +138,18 @@ class MqttSource:
                 self.connected = False
                 self._client = None
                 self.ready.clear()
+
+    def hold(self) -> None:
+        """Stop handing messages on (at shutdown, before the writer's last flush). The
+        connection stays up, so acknowledgements of what is stored still reach the broker;
+        messages held back are not acknowledged and are delivered again after a restart."""
+        self._holding = True
+
+    def health(self) -> dict[str, Any]:
+        """The `broker` section of /health."""
+        return {"state": "up" if self.connected else "down",
+                "subscriptions": sorted(self._subscribed),
+                "last_error": self.last_error}
 
     async def sync_subscriptions(self) -> None:
         """Subscribe to the current filters and drop those no longer owned (registry reload)."""

@@ -6,10 +6,10 @@ Readings also flow on to consumers (the rules stage) through `ReadingConsumer`.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
+from hazmon.core.clock import Clock, wall_ms
+from hazmon.core.metrics import Metrics
 from hazmon.domain.reading import Reading
 from hazmon.domain.registry import Registry
 from hazmon.ingest.decode import Decoder, Reason, Rejection
@@ -17,10 +17,9 @@ from hazmon.ingest.gateways import GatewayTracker, StatusError, parse_status
 from hazmon.ingest.lineproto import LineEncoder
 from hazmon.ingest.rejects import RejectStore
 from hazmon.ingest.sequence import SeqStatus, SequenceTracker
+from hazmon.ingest.settings import IngestSettings
 from hazmon.ingest.sink import Ack, InfluxSink
 from hazmon.ingest.topics import Channel, TopicError, parse_topic
-from hazmon.service.metrics import Metrics
-from hazmon.service.settings import IngestSettings
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +32,6 @@ class ReadingConsumer(Protocol):
     async def on_gateway(self, enterprise: str, online: bool, ts_ms: int) -> None: ...
 
 
-def wall_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 class Ingest:
     def __init__(
         self,
@@ -45,7 +40,7 @@ class Ingest:
         rejects: RejectStore,
         settings: IngestSettings,
         metrics: Metrics,
-        clock: Callable[[], int] = wall_ms,
+        clock: Clock = wall_ms,
     ) -> None:
         self.settings = settings
         self.sink = sink
@@ -77,6 +72,19 @@ class Ingest:
             future_tolerance_ms=int(self.settings.future_tolerance_s * 1000),
         )
         self.encoder.clear()
+
+    def health(self) -> dict[str, Any]:
+        """The `gateways` section of /health and this stage's share of `counters`."""
+        return {
+            "gateways": self.gateways.counts(),
+            "counters": {
+                "received": int(self.received.total()),
+                "rejected_payloads": int(self.rejects.batches.total()),
+                "rejected_readings": int(self.rejects.readings.total()),
+                "duplicate_batches": self.sequences.duplicates,
+                "missing_batches": self.sequences.gap_batches,
+            },
+        }
 
     async def handle(self, topic: str, payload: bytes, ack: Ack) -> None:
         """Process one message. A fault of ours on one message must not stop the service, nor

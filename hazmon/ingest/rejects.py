@@ -20,9 +20,9 @@ from typing import Any
 
 import orjson
 
+from hazmon.core.metrics import Metrics
 from hazmon.ingest.decode import Rejection
 from hazmon.ingest.rejectlog import RejectLog
-from hazmon.service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

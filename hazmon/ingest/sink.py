@@ -18,12 +18,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from hazmon.core.metrics import Metrics
 from hazmon.ingest.backoff import Backoff
 from hazmon.ingest.influx import InfluxClient, InfluxRejected, InfluxUnavailable
+from hazmon.ingest.settings import InfluxSettings
 from hazmon.ingest.spool import Spool, SpoolFull
-from hazmon.service.metrics import Metrics
-from hazmon.service.settings import InfluxSettings
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,23 @@ class InfluxSink:
         self._pending_lines += len(lines)
         if self._pending_lines >= self.settings.batch_size:
             self._data.set()
+
+    def health(self) -> dict[str, Any]:
+        """The `influxdb` and `spool` sections of /health: the writer owns the spool."""
+        spool = self.spool
+        spool_state = "empty" if spool.empty else (
+            "full" if spool.bytes >= spool.max_bytes * 0.95 else "draining" if self.up
+            else "filling")
+        return {
+            "influxdb": {"state": "up" if self.up else "down", "url": self.settings.url,
+                         "database": self.settings.database, "last_error": self.last_error},
+            "spool": {"state": spool_state, "readings": spool.lines, "bytes": spool.bytes,
+                      "files": spool.files, "max_bytes": spool.max_bytes},
+        }
+
+    def counters(self) -> dict[str, int]:
+        return {"stored": int(self.stored.total()), "spooled": int(self.spooled.total()),
+                "drained": int(self.drained.total()), "pending": self.pending}
 
     def stop(self) -> None:
         self._stopping = True

@@ -15,12 +15,12 @@ from pathlib import Path
 import orjson
 
 from hazmon.alerts import AlarmService
+from hazmon.core.metrics import Metrics
 from hazmon.domain.reading import Reading
 from hazmon.domain.registry import Registry
 from hazmon.domain.rulespec import RulesFile
 from hazmon.domain.signal import AlarmSignal
 from hazmon.rules import RulesEngine
-from hazmon.service.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -24,11 +24,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     setup_logging(settings.log_level)
 
     async def main() -> None:
-        service = Service(settings)
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, service.stop)
-        await service.run()
+        async with Service.open(settings) as service:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, service.stop)
+            await service.until_stopped()
 
     try:
         asyncio.run(main())

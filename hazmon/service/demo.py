@@ -8,7 +8,6 @@ and schedules scenarios so that alarms arrive within the first minute.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
 import signal
@@ -18,11 +17,14 @@ from pathlib import Path
 from hazmon.service.app import Service
 from hazmon.service.settings import Settings
 from hazmon.simulators.cli import run_simulation
+from hazmon.simulators.publisher import Publisher
 from hazmon.simulators.registry_gen import DEFAULT_REGIONS, GeneratedRegistry, generate_registry
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
 
 log = logging.getLogger(__name__)
+
+SIM_STOP_S = 10.0  # a gateway ends after its current tick (2 s at the demo's rate)
 
 
 def demo_scenarios(codes: list[str]) -> list[str]:
@@ -72,16 +74,12 @@ async def run_demo(workdir: Path, *, enterprises: int = 12, seed: int = 1,
             influx={"url": influx.url, "database": "hazmon"},
             http={"host": http_host, "port": http_port},
         )
-        service = Service(settings)
         if stop is None:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-        async with asyncio.TaskGroup() as tg:
-            svc = tg.create_task(service.run(), name="service")
-            await service.ready.wait()
-            assert service.tokens is not None
+        async with Service.open(settings) as service:
             token, _ = await service.tokens.create("province", "32", "demo duty officer",
                                                    service.clock())
             scenarios = demo_scenarios(codes)
@@ -95,16 +93,27 @@ async def run_demo(workdir: Path, *, enterprises: int = 12, seed: int = 1,
                   flush=True)
             print("  scenarios:        " + "\n                    ".join(scenarios), flush=True)
             print("  stop with Ctrl-C\n", flush=True)
-            sim = tg.create_task(run_simulation(
-                registry=gen.data, host=broker.host, port=broker.port, rate=0.5,
-                duration_s=None, speed=1.0, scenarios=scenarios, validate=False,
-            ), name="simulator")
-            if started is not None:
-                started(service)
-            await stop.wait()
-            log.info("demo stopping")
-            sim.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sim
-            service.stop()
-            await svc
+            publishers: list[Publisher] = []
+            async with asyncio.TaskGroup() as tg:
+                sim = tg.create_task(run_simulation(
+                    registry=gen.data, host=broker.host, port=broker.port, rate=0.5,
+                    duration_s=None, speed=1.0, scenarios=scenarios, validate=False,
+                    on_publisher=publishers.append,
+                ), name="simulator")
+                if started is not None:
+                    started(service)
+                await stop.wait()
+                log.info("demo stopping")
+                await _stop_simulation(sim, publishers)
+
+
+async def _stop_simulation(sim: asyncio.Task[object], publishers: list[Publisher]) -> None:
+    """Let each simulated gateway say offline and disconnect (within one tick); cancelling
+    it instead would leave its connection to fail when the broker stops."""
+    for publisher in publishers:
+        publisher.stop()
+    done, _ = await asyncio.wait({sim}, timeout=SIM_STOP_S)
+    if not done:
+        log.warning("simulator did not stop within %.0f s; cancelled", SIM_STOP_S)
+        sim.cancel()
+        await asyncio.wait({sim})

@@ -1,5 +1,8 @@
 """The one typed settings object: loaded once in the composition root, passed down.
 
+Each part's section is defined beside the part (`hazmon.ingest.settings`,
+`hazmon.alerts.settings`, `hazmon.api.settings`); this module only gathers them.
+
 Sources, strongest first: keyword arguments, environment (`HAZMON_` prefix, `__` between
 levels: `HAZMON_INFLUX__URL`), a YAML file (`--config` or `HAZMON_CONFIG`), defaults.
 """
@@ -8,89 +11,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
 
-from hazmon.alerts.notify import NotifyConfig
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class MqttSettings(_Section):
-    host: str = "127.0.0.1"
-    port: int = 1883
-    username: str | None = None
-    password: SecretStr | None = None
-    # A fixed client id and a persistent session: the broker keeps QoS 1 messages for us
-    # while we are down. Two instances must never share one id.
-    client_id: str = "hazmon-ingest"
-    protocol: Literal["3.1.1", "5"] = "5"
-    keepalive: int = Field(default=30, ge=5)
-    session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
-    # Unacknowledged messages the broker may have in flight to us: our acks wait for the
-    # InfluxDB write, so this window bounds both memory and throughput.
-    receive_maximum: int = Field(default=2000, ge=1, le=65535)
-    # Region prefixes this instance owns ("32" = a province, "3209" = a city); empty = all.
-    regions: list[str] = Field(default_factory=list)
-    reconnect_min_s: float = Field(default=0.5, gt=0)
-    reconnect_max_s: float = Field(default=30.0, gt=0)
-
-
-class InfluxSettings(_Section):
-    url: str = "http://127.0.0.1:8086"
-    database: str = "hazmon"
-    retention_policy: str | None = None
-    # 2.x/3.x through their v1 API: a token; 1.x: username/password when auth is on.
-    token: SecretStr | None = None
-    username: str | None = None
-    password: SecretStr | None = None
-    create_database: bool = True
-    timeout_s: float = Field(default=10.0, gt=0)
-    batch_size: int = Field(default=5000, ge=1)
-    flush_interval_s: float = Field(default=0.2, gt=0)
-    queue_batches: int = Field(default=64, ge=1)
-    retry_min_s: float = Field(default=0.5, gt=0)
-    retry_max_s: float = Field(default=30.0, gt=0)
-    drain_batch_lines: int = Field(default=50_000, ge=1)
-
-
-class SpoolSettings(_Section):
-    dir: Path | None = None  # default: <data_dir>/spool
-    max_bytes: int = Field(default=2 * 1024**3, ge=1024)
-
-
-class IngestSettings(_Section):
-    future_tolerance_s: float = Field(default=300.0, ge=0)
-    max_payload_bytes: int = Field(default=256 * 1024, ge=1024)
-    max_readings: int = Field(default=1000, ge=1)
-    rejects_kept: int = Field(default=1000, ge=1)
-    rejects_file_bytes: int = Field(default=16 * 1024**2, ge=1024)
-
-
-class AlarmSettings(_Section):
-    # "sqlite:///path/alarms.db" (default: <data_dir>/alarms.db) or "postgresql://..."
-    # when several instances share the alarm state.
-    db_url: str | None = None
-    rules_file: Path | None = None  # per-sensor rule overrides (hazmon.rules.file)
-    tick_s: float = Field(default=1.0, gt=0)
-    publish_to_plants: bool = True  # alarm events on hazmon/v1/{region}/{enterprise}/alarms
-    # Channels (MQTT, signed webhooks, email) and routes; None: the plants' topics only.
-    notify: NotifyConfig | None = None
-    notify_poll_s: float = Field(default=1.0, gt=0)
-
-
-class HttpSettings(_Section):
-    host: str = "127.0.0.1"
-    port: int = 8080
+from hazmon.alerts.settings import AlarmSettings
+from hazmon.api.settings import HttpSettings
+from hazmon.ingest.settings import InfluxSettings, IngestSettings, MqttSettings, SpoolSettings
 
 
 class Settings(BaseSettings):

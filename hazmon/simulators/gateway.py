@@ -17,7 +17,8 @@ from typing import Any, Final
 
 import orjson
 
-from hazmon.simulators.plant import EnterprisePlant, SimSensor, rfc3339
+from hazmon.core.clock import rfc3339_local
+from hazmon.simulators.plant import CHINA_TZ, EnterprisePlant, SimSensor
 
 ROOT: Final = "hazmon/v1"
 MAX_BATCH_BYTES: Final = 256 * 1024  # docs/CONTRACT.md §3.2
@@ -134,7 +135,7 @@ class GatewaySim:
 
     def status(self, state: str, t: float) -> Message:
         """A retained status message; `t` is read from the gateway's own clock."""
-        ts = rfc3339(round((t + self.clock_offset(t)) * 1000))
+        ts = rfc3339_local(round((t + self.clock_offset(t)) * 1000), CHINA_TZ)
         payload = orjson.dumps({"state": state, "ts": ts})
         return Message(self.status_topic, payload, qos=1, retain=True, sim_t=t)
 
@@ -209,7 +210,7 @@ class GatewaySim:
                 if sc.clock_offset_s(t):
                     shaped[sc.label] = shaped.get(sc.label, 0) + len(readings)
         self.seq += 1
-        body = {"seq": self.seq, "ts": rfc3339(batch_ms), "readings": readings}
+        body = {"seq": self.seq, "ts": rfc3339_local(batch_ms, CHINA_TZ), "readings": readings}
         labels = tuple(shaped.items())
         msgs = [
             Message(
@@ -233,7 +234,7 @@ class GatewaySim:
         return msgs
 
     def _bad_message(self, kind: str, t: float, batch_ms: int) -> tuple[str, bytes]:
-        ts = rfc3339(batch_ms)
+        ts = rfc3339_local(batch_ms, CHINA_TZ)
         tags = [s.spec.tag for s in self.plant.sensors] or ["X"]
         good = {"tag": tags[0], "value": 1.0}
         topic = self.telemetry_topic

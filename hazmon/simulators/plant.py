@@ -256,9 +256,3 @@ def build_plants(
 
 def utc_datetime(t: float) -> datetime:
     return datetime.fromtimestamp(t, UTC)
-
-
-def rfc3339(t_ms: int) -> str:
-    """Epoch milliseconds as RFC 3339 in China Standard Time, as a gateway would write it."""
-    dt = datetime.fromtimestamp(t_ms / 1000, CHINA_TZ)
-    return dt.isoformat(timespec="milliseconds")

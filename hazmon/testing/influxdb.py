@@ -75,6 +75,7 @@ class InfluxDB:
             self.proc = subprocess.Popen(
                 [binary, "-config", str(conf)], stdout=out, stderr=out,
                 env={**os.environ, "INFLUXDB_DATA_QUERY_LOG_ENABLED": "false"},
+                start_new_session=True,  # outlives a terminal's Ctrl-C: hazmon stops it last
             )
         wait_until(self._ping, timeout, self.proc, log, "influxd")
         return self

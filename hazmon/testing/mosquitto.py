@@ -61,8 +61,11 @@ class Mosquitto:
                                       persist="true" if self.persistence else "false")
                         + self._auth_config())
         log = self.workdir / "mosquitto.log"
+        # A session of its own: Ctrl-C in a terminal signals the whole foreground group,
+        # and the broker must outlive hazmon's shutdown (its last acknowledgements).
         self.proc = subprocess.Popen(
-            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         wait_until(lambda: port_open(self.port), timeout, self.proc, log, "mosquitto")
         return self

@@ -8,7 +8,7 @@ import httpx
 
 from hazmon.domain.registry import Registry
 from hazmon.ingest.influx import InfluxClient
-from hazmon.service.settings import InfluxSettings
+from hazmon.ingest.settings import InfluxSettings
 
 
 async def create_db(url: str, db: str) -> None:

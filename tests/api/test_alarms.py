@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hazmon.alerts.event import rfc3339
+from hazmon.core.clock import rfc3339
 from hazmon.domain.signal import Priority
 from tests.api.support import ENT, ENT2, HS_B, MINUTE, T0, TAG_A2, TAG_B, Api, signal
 

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from hazmon.api.openapi import REGENERATE, openapi_text
-from tests.api.conftest import Api
+from tests.api.support import Api
 
 COMMITTED = Path(__file__).parents[2] / "docs" / "openapi.json"
 HINT = f"docs/openapi.json is out of date: regenerate it with `{REGENERATE}` and commit it"

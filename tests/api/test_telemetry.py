@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hazmon.alerts.event import rfc3339
+from hazmon.core.clock import rfc3339
 from hazmon.testing.influxdb import InfluxDB
 from tests.api import influx_support
 from tests.api.support import ENT, ENT2, MINUTE, T0, TAG_A, TAG_A2, TAG_B, Api, ApiFactory

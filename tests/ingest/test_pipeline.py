@@ -7,11 +7,11 @@ from typing import Any
 
 import orjson
 
+from hazmon.core.metrics import Metrics
 from hazmon.domain.registry import Registry
 from hazmon.ingest.pipeline import Ingest
 from hazmon.ingest.rejects import RejectStore
-from hazmon.service.metrics import Metrics
-from hazmon.service.settings import IngestSettings
+from hazmon.ingest.settings import IngestSettings
 from tests.support import ENT
 
 BASE_MS = 1_795_312_800_000

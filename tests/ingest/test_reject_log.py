@@ -11,16 +11,16 @@ from pathlib import Path
 import orjson
 import pytest
 
+from hazmon.core.metrics import Metrics
 from hazmon.domain.registry import Registry
 from hazmon.ingest.decode import Reason, Rejection
 from hazmon.ingest.influx import InfluxClient
 from hazmon.ingest.pipeline import Ingest
 from hazmon.ingest.rejectlog import MAX_SUMMARY_PAIRS
 from hazmon.ingest.rejects import RejectStore
+from hazmon.ingest.settings import InfluxSettings, IngestSettings
 from hazmon.ingest.sink import InfluxSink
 from hazmon.ingest.spool import Spool
-from hazmon.service.metrics import Metrics
-from hazmon.service.settings import InfluxSettings, IngestSettings
 from tests.clock import FakeClock
 from tests.support import ENT, ENT2
 

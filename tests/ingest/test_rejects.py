@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from hazmon.core.metrics import Metrics
 from hazmon.domain.registry import Registry
 from hazmon.ingest.decode import Decoder, Reason, Rejection
 from hazmon.ingest.rejects import MAX_KEPT_PAYLOAD, RejectStore
-from hazmon.service.metrics import Metrics
 from tests.support import ENT, ENT2
 
 TOPIC = f"hazmon/v1/320921/{ENT}/telemetry"

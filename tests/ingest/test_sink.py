@@ -9,11 +9,11 @@ from typing import cast
 
 import pytest
 
+from hazmon.core.metrics import Metrics
 from hazmon.ingest.influx import InfluxClient, InfluxRejected, InfluxUnavailable
+from hazmon.ingest.settings import InfluxSettings
 from hazmon.ingest.sink import InfluxSink
 from hazmon.ingest.spool import Spool
-from hazmon.service.metrics import Metrics
-from hazmon.service.settings import InfluxSettings
 
 WAIT_S = 3.0  # upper bound only: every wait below ends as soon as its condition holds
 

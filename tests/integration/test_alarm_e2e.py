@@ -11,7 +11,6 @@ import httpx
 import orjson
 import pytest
 
-from hazmon.service.app import Service
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
 from tests.helpers import BASE_MS, batch, make_settings, publish_all, running, wait_for
@@ -38,7 +37,7 @@ async def test_gas_reading_over_second_level_raises_alarm_to_plant_and_store(
 ) -> None:
     settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique)
     ready = asyncio.Event()
-    async with running(Service(settings)) as svc:
+    async with running(settings) as svc:
         listener = asyncio.create_task(
             _alarm_events(mosquitto.port, f"hazmon/v1/320921/{ENT}/alarms", 2, ready))
         await ready.wait()

@@ -9,7 +9,6 @@ import httpx
 import orjson
 import pytest
 
-from hazmon.service.app import Service
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
 from tests.helpers import (
@@ -47,7 +46,7 @@ async def test_n_readings_arrive_as_n_points(
     tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
 ) -> None:
     settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique)
-    async with running(Service(settings)) as svc:
+    async with running(settings) as svc:
         await publish_all(mosquitto.port, "320921", ENT, series(50, 20))
         await wait_for(lambda: svc.sink.stored.total() >= 1000, what="1000 stored")
         assert await count_points(influxdb.url, unique) == 1000
@@ -73,7 +72,7 @@ async def test_rfc3339_batch_time_and_reading_time(
         {"tag": "MHS-01.T101.PT01", "value": 0.62, "ts": BASE_MS + 250, "quality": "good"},
         {"tag": "MHS-01.GD03", "value": 12.5, "quality": "uncertain"},
     ], seq=1842, ts="2026-11-22T10:00:00.000+08:00")
-    async with running(Service(settings)):
+    async with running(settings):
         await publish_all(mosquitto.port, "320921", ENT, [payload])
         await wait_for(lambda: count_points(influxdb.url, unique), what="points")
         rows = await influx_query(influxdb.url, unique,
@@ -92,7 +91,7 @@ async def test_influxdb_outage_mid_stream_loses_nothing(
     try:
         settings = make_settings(tmp_path, mosquitto.port, influx.url, unique)
         payloads = series(60, 10)
-        async with running(Service(settings)) as svc:
+        async with running(settings) as svc:
             await publish_all(mosquitto.port, "320921", ENT, payloads[:20])
             await wait_for(lambda: svc.sink.stored.total() >= 200, what="first 200 stored")
             influx.stop()
@@ -132,7 +131,7 @@ async def test_malformed_inputs_keep_the_good_readings(
         b'{"tag": "MHS-01.T101.PT01", "value": 0.5, "quality": "excellent"},'
         b'{"tag": "MHS-01.GD03", "value": 1.5}]}'
     )
-    async with running(Service(settings)) as svc:
+    async with running(settings) as svc:
         for payload in bad_batch_payloads.values():
             await publish_all(mosquitto.port, "320921", ENT, [payload])
         await publish_raw(mosquitto.port, f"hazmon/v1/320921/{ENT}/telemtry", batch([good]))
@@ -165,7 +164,7 @@ async def test_duplicate_seq_is_not_stored_twice_and_gap_is_recorded(
 ) -> None:
     settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique)
     p = series(5, 3)
-    async with running(Service(settings)) as svc:
+    async with running(settings) as svc:
         # seq 1, 2, 2 again (different values: must not overwrite), 5 (gap of 3, 4)
         again = batch([{"tag": TAGS[0], "value": 99.0, "ts": BASE_MS + 5000}], seq=2)
         await publish_all(mosquitto.port, "320921", ENT, [p[0], p[1], again, p[4]])
@@ -183,7 +182,7 @@ async def test_gateway_status_tracked(
     tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
 ) -> None:
     settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique)
-    async with running(Service(settings)) as svc:
+    async with running(settings) as svc:
         await publish_raw(mosquitto.port, f"hazmon/v1/320902/{ENT2}/status",
                           b'{"state":"offline","ts":"2026-11-22T02:00:00Z"}')
         await wait_for(lambda: svc.ingest.gateways.gateways.get(ENT2), what="status")
@@ -199,7 +198,7 @@ async def test_owned_regions_limit_subscriptions(
 ) -> None:
     settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique,
                              mqtt={"regions": ["320921"]})
-    async with running(Service(settings)) as svc:
+    async with running(settings) as svc:
         assert svc.health()["broker"]["subscriptions"] == ["hazmon/v1/320921/+/+"]
         await publish_all(mosquitto.port, "320902", ENT2,
                           [batch([{"tag": "MHS-02.V201.TT01", "value": 20.0, "ts": BASE_MS}])])

@@ -21,7 +21,6 @@ import pytest
 
 from hazmon.alerts.lifecycle import Alarm
 from hazmon.ingest.decode import parse_time
-from hazmon.service.app import Service
 from hazmon.simulators import Recorded, read_recording, replay
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
@@ -100,7 +99,7 @@ async def test_replay_gives_the_same_alarms(
                              registry=tmp_path / "live" / "registry.yaml",
                              alarms={"tick_s": harness.TICK_S, "publish_to_plants": False})
     clock = _ReplayClock(int(first.t0 * 1000))
-    async with running(Service(settings, clock=clock)) as svc:
+    async with running(settings, clock=clock) as svc:
         summary = await replay(recording, "127.0.0.1", mosquitto.port, speed=2.0,
                                client_id=f"hazmon-replay-{unique}", on_message=clock.observe)
         assert summary.messages == len(messages)

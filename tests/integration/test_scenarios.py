@@ -129,7 +129,7 @@ async def simulate(
     ent = gen.data["enterprises"][0]
     await publish_raw(mosquitto.port, topic_for(ent["region"], enterprise, Channel.STATUS), b"",
                       retain=True)
-    async with running(Service(settings, clock=clock)) as svc:
+    async with running(settings, clock=clock) as svc:
         result = await run_simulation(
             registry=gen.data, host="127.0.0.1", port=mosquitto.port, rate=rate,
             duration_s=duration_s, speed=speed, start=t0, scenarios=scenarios,

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from hazmon.service.app import Service
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
 from tests.helpers import (
@@ -46,7 +45,7 @@ async def test_registry_reload_adds_sensors_and_refuses_a_bad_file(
     settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique, registry=reg,
                              registry_poll_s=0.2)
     new_reading = batch([{"tag": "MHS-01.T101.TT09", "value": 21.5, "ts": BASE_MS}])
-    async with running(Service(settings)) as svc:
+    async with running(settings) as svc:
         await publish_all(mosquitto.port, "320921", ENT, [new_reading])
         await wait_for(lambda: svc.rejects.readings.get(ENT, "unknown_tag"), what="unknown tag")
 
@@ -70,7 +69,7 @@ async def test_sighup_reloads_the_registry_while_ingest_goes_on(
     reg, original = copy_registry(tmp_path)
     settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique, registry=reg,
                              registry_poll_s=0)  # no polling: only the signal reloads
-    async with running(Service(settings)) as svc:
+    async with running(settings) as svc:
         reg.write_text(original.replace(ANCHOR, ANCHOR + NEW_SENSOR, 1), encoding="utf-8")
         os.kill(os.getpid(), signal.SIGHUP)
         readings = [batch([{"tag": "MHS-01.T101.LT01", "value": float(i), "ts": BASE_MS + i}])
@@ -89,7 +88,7 @@ async def test_broker_restart_reconnects_and_keeps_the_session(
         settings = make_settings(tmp_path, broker.port, influxdb.url, unique)
         readings = [batch([{"tag": "MHS-01.T101.LT01", "value": float(i), "ts": BASE_MS + i}])
                     for i in range(30)]
-        async with running(Service(settings)) as svc:
+        async with running(settings) as svc:
             await publish_all(broker.port, "320921", ENT, readings[:10])
             await wait_for(lambda: svc.sink.stored.total() >= 10, what="first 10 stored")
             broker.stop()

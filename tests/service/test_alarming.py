@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory
+from hazmon.core.metrics import Metrics
 from hazmon.domain.reading import Reading
 from hazmon.domain.registry import Registry
 from hazmon.domain.signal import SignalKind
 from hazmon.service.alarming import RulesStage, read_state
-from hazmon.service.metrics import Metrics
 from tests.support import ENT
 
 BASE_MS = 1_795_312_800_000

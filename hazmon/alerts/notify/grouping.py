@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from hazmon.alerts.event import rfc3339
 from hazmon.alerts.notify import compose, record
 from hazmon.alerts.notify.channels import CHANNEL_TYPES
 from hazmon.alerts.notify.config import GroupingConfig
@@ -22,6 +21,7 @@ from hazmon.alerts.notify.delivery import DeliveryRow, DeliveryStatus
 from hazmon.alerts.notify.message import Channel, Message
 from hazmon.alerts.notify.record import GroupState
 from hazmon.alerts.notify.stage import Context, Dispatch, Stage, Work
+from hazmon.core.clock import rfc3339
 from hazmon.domain.signal import PRIORITY_RANK, Priority
 
 T = TypeVar("T")

@@ -29,14 +29,11 @@ from hazmon.alerts.notify.pipeline import PIPELINE
 from hazmon.alerts.notify.stage import COUNT_KEYS, Context, Stage
 from hazmon.alerts.outbox import Notification, Outbox
 from hazmon.alerts.store import AlarmStore
+from hazmon.core.clock import Clock
+from hazmon.core.clock import wall_ms as _wall_ms
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], int]
-
-
-def _wall_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class Notifier:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hazmon.service.metrics import Counter, Gauge, Metrics
+from hazmon.core.metrics import Counter, Gauge, Metrics
 
 
 def test_counter_without_labels_renders_help_type_and_value() -> None:

@@ -1,0 +1,25 @@
+"""Settings of the alarm part: the alarm store, the rules stage's tick, notification.
+
+The `alarms` section of `hazmon.service.settings.Settings`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from hazmon.alerts.notify import NotifyConfig
+from hazmon.core.section import Section
+
+
+class AlarmSettings(Section):
+    # "sqlite:///path/alarms.db" (default: <data_dir>/alarms.db) or "postgresql://..."
+    # when several instances share the alarm state.
+    db_url: str | None = None
+    rules_file: Path | None = None  # per-sensor rule overrides (hazmon.rules.file)
+    tick_s: float = Field(default=1.0, gt=0)
+    publish_to_plants: bool = True  # alarm events on hazmon/v1/{region}/{enterprise}/alarms
+    # Channels (MQTT, signed webhooks, email) and routes; None: the plants' topics only.
+    notify: NotifyConfig | None = None
+    notify_poll_s: float = Field(default=1.0, gt=0)

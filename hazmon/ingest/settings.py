@@ -1,0 +1,64 @@
+"""Settings of the ingest part: the MQTT session, the InfluxDB writer, the spool, decoding.
+
+Sections of `hazmon.service.settings.Settings` (`mqtt`, `influx`, `spool`, `ingest`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from hazmon.core.section import Section
+
+
+class MqttSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = 1883
+    username: str | None = None
+    password: SecretStr | None = None
+    # A fixed client id and a persistent session: the broker keeps QoS 1 messages for us
+    # while we are down. Two instances must never share one id.
+    client_id: str = "hazmon-ingest"
+    protocol: Literal["3.1.1", "5"] = "5"
+    keepalive: int = Field(default=30, ge=5)
+    session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    # Unacknowledged messages the broker may have in flight to us: our acks wait for the
+    # InfluxDB write, so this window bounds both memory and throughput.
+    receive_maximum: int = Field(default=2000, ge=1, le=65535)
+    # Region prefixes this instance owns ("32" = a province, "3209" = a city); empty = all.
+    regions: list[str] = Field(default_factory=list)
+    reconnect_min_s: float = Field(default=0.5, gt=0)
+    reconnect_max_s: float = Field(default=30.0, gt=0)
+
+
+class InfluxSettings(Section):
+    url: str = "http://127.0.0.1:8086"
+    database: str = "hazmon"
+    retention_policy: str | None = None
+    # 2.x/3.x through their v1 API: a token; 1.x: username/password when auth is on.
+    token: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    create_database: bool = True
+    timeout_s: float = Field(default=10.0, gt=0)
+    batch_size: int = Field(default=5000, ge=1)
+    flush_interval_s: float = Field(default=0.2, gt=0)
+    queue_batches: int = Field(default=64, ge=1)
+    retry_min_s: float = Field(default=0.5, gt=0)
+    retry_max_s: float = Field(default=30.0, gt=0)
+    drain_batch_lines: int = Field(default=50_000, ge=1)
+
+
+class SpoolSettings(Section):
+    dir: Path | None = None  # default: <data_dir>/spool
+    max_bytes: int = Field(default=2 * 1024**3, ge=1024)
+
+
+class IngestSettings(Section):
+    future_tolerance_s: float = Field(default=300.0, ge=0)
+    max_payload_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_readings: int = Field(default=1000, ge=1)
+    rejects_kept: int = Field(default=1000, ge=1)
+    rejects_file_bytes: int = Field(default=16 * 1024**2, ge=1024)
