@@ -395,16 +395,16 @@ class RulesEngine:
         sim: bool,
         out: list[AlarmSignal],
     ) -> None:
-        rule_cfg = sensor.trend
-        assert rule_cfg is not None
+        settings = sensor.trend
+        assert settings is not None
         live = sensor.trends
         for target, limit in sensor.trend_targets():
             rule = trend.rule_of(target)
             state = live.get(rule) if live is not None else None
             if state is None:
                 if not trend.predicts(fit, limit, threshold.is_high(target),
-                                      rule_cfg.min_points, rule_cfg.t_min,
-                                      rule_cfg.horizon_s):
+                                      settings.min_points, settings.t_min,
+                                      settings.horizon_s):
                     continue  # no streak and none starting
                 state = sensor.new_trend(target, limit)
             change = trend.step(state, fit)
