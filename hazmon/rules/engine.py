@@ -11,9 +11,9 @@ for sensors with a rate or trend rule. Signals are built (and their Chinese mess
 formatted, by each kind's `signal`) only when a condition changes.
 
 This module is the hot path, written out inline: a reading, a tick, a gateway status.
-The cold paths live beside what they concern: per-sensor state in `sensor`, the
-snapshot codec in `snapshot`, each kind's save / restore / restart check / signal in
-its own module, registered in `kinds`.
+The cold paths live beside what they concern: construction in `build`, per-sensor
+state in `sensor`, the snapshot codec in `snapshot`, each kind's save / restore /
+restart check / signal in its own module, registered in `kinds`.
 
 Late and out-of-order readings. A reading no newer than the sensor's newest is *late*.
 It is inserted into the rate/trend window in time order (so history stays right for the
@@ -48,21 +48,16 @@ from typing import Final
 
 from hazmon.domain.reading import Quality, Reading
 from hazmon.domain.registry import Registry
-from hazmon.domain.rulespec import (
-    EnterpriseRules,
-    GatewayRule,
-    RulesFile,
-    level_limit_name,
-)
+from hazmon.domain.rulespec import GatewayRule, RulesFile
 from hazmon.domain.signal import AlarmSignal, SignalKind
 from hazmon.rules import gateway, health, rate, snapshot, threshold, trend, voting
+from hazmon.rules.build import build
 from hazmon.rules.change import Change
-from hazmon.rules.file import RulesConfigError, check_against, resolve_problems
+from hazmon.rules.file import RulesConfigError
 from hazmon.rules.gateway import GatewayWatch
 from hazmon.rules.kind import Groups, VoteKey
-from hazmon.rules.sensor import SensorState, Share, VoteMember, ms
+from hazmon.rules.sensor import SensorState, ms
 from hazmon.rules.snapshot import SNAPSHOT_VERSION
-from hazmon.rules.window import WindowPool
 
 log = logging.getLogger(__name__)
 
@@ -100,66 +95,12 @@ class RulesEngine:
     # --- construction -------------------------------------------------------------------
 
     def _build(self, registry: Registry) -> None:
-        problems: list[str] = []
-        file_rules: Mapping[str, EnterpriseRules] = {}
-        if self._rules is not None:
-            problems.extend(check_against(self._rules, registry))
-            file_rules = self._rules.enterprises
-        sensors: dict[tuple[str, str], SensorState] = {}
-        pool = WindowPool()  # every sample window of this configuration, in a few arrays
-        share = Share()
-        for key, info in registry.sensors.items():
-            ent_rules = file_rules.get(key[0])
-            override = ent_rules.sensors.get(key[1]) if ent_rules is not None else None
-            found = resolve_problems(info.sensor.kind, info.sensor.rules, override)
-            if found:
-                problems.extend(f"{key[0]} {key[1]} rules: {p}" for p in found)
-                continue
-            hsi = registry.hazard_sources.get((key[0], info.hazard_source.code))
-            sensors[key] = SensorState(
-                info, override, hsi.grading.tier if hsi else None, pool, share
-            )
-        if problems:
-            raise RulesConfigError(registry.source or "<registry>", problems)
-
-        votes: dict[VoteKey, voting.Vote] = {}
-        for (ent, hs_code), hsi in registry.hazard_sources.items():
-            for spec in hsi.hazard_source.voting:
-                level = level_limit_name(spec.level)
-                members: list[voting.Member | None] = []
-                vote = voting.Vote(spec, ent, hs_code, members)
-                for tag in spec.tags:
-                    member = sensors.get((ent, tag))
-                    if member is None or not member.has_limit(level):
-                        log.warning("vote %s/%s: %s has no %s limit", hs_code, spec.name, tag,
-                                    level)
-                        members.append(None)
-                    else:
-                        feeds = member.votes if isinstance(member.votes, dict) else {}
-                        feeds.setdefault(level, []).append(vote)
-                        member.votes = feeds
-                        members.append(VoteMember(member, level))
-                votes[(ent, hs_code, spec.rule)] = vote
-
-        gateways: dict[str, GatewayWatch] = {}
-        for code, enterprise in registry.enterprises.items():
-            tiers = [
-                hsi.grading.tier
-                for (e, _), hsi in registry.hazard_sources.items()
-                if e == code and hsi.grading.tier is not None
-            ]
-            ent_rules = file_rules.get(code)
-            gw_rule = ent_rules.gateway if ent_rules is not None else None
-            silence = gw_rule.silence_s if gw_rule is not None else self._gateway_silence_s
-            gateways[code] = GatewayWatch(enterprise, silence, min(tiers) if tiers else None)
-
-        for sensor in sensors.values():
-            sensor.gateway = gateways.get(sensor.enterprise)
+        config = build(registry, self._rules, self._gateway_silence_s)  # may raise
         self._registry = registry
-        self._sensors = sensors
-        self._by_id = {id(sensor.info): sensor for sensor in sensors.values()}
-        self._votes = votes
-        self._gateways = gateways
+        self._sensors = config.sensors
+        self._by_id = {id(sensor.info): sensor for sensor in config.sensors.values()}
+        self._votes = config.votes
+        self._gateways = config.gateways
         self._pending = set()
 
     # --- inputs -------------------------------------------------------------------------
