@@ -5,7 +5,7 @@ no I/O and reads no clock. Rule configuration lives in `hazmon.domain.rulespec` 
 registry) and optionally in a rules file (`load_rules_file`).
 """
 
-from hazmon.rules.engine import SNAPSHOT_VERSION, RulesEngine
+from hazmon.rules.engine import RulesEngine
 from hazmon.rules.file import (
     RulesConfigError,
     check_against,
@@ -13,6 +13,7 @@ from hazmon.rules.file import (
     parse_rules_file,
 )
 from hazmon.rules.priority import MATRIX, Severity, priority
+from hazmon.rules.snapshot import SNAPSHOT_VERSION
 
 __all__ = [
     "MATRIX",

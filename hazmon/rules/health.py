@@ -5,15 +5,7 @@ Rules (all `Category.DATA_HEALTH`):
 - ``stale``: no reading from a sensor for `StaleRule.after_s`, judged on a clock tick.
   A sensor never heard from counts from when the engine started watching it. Not raised
   while the sensor's gateway is offline: one gateway alarm says it, not a thousand.
-- ``gateway_offline``: the enterprise's status topic said offline (its Last Will), or
-  nothing at all came from the enterprise for `GatewayRule.silence_s`. Cleared by an
-  ``online`` status or by any reading newer than the offline status. Its signal has
-  ``tag=None`` and ``hazard_source=""`` (it concerns the whole enterprise), so its key is
-  ``(enterprise, "@", "gateway_offline")``. Back online, a gateway first sends its
-  backlog (older readings, in order); until data as new as its ``online`` status has
-  arrived it is *catching up*, and its sensors' stale is held as while it was offline:
-  a clock tick between the ``online`` and the end of the backlog must not find every
-  sensor of the plant stale (a flood of stale alarms after every outage).
+  (``gateway_offline``, the enterprise's own data-health alarm, is in `gateway`.)
 - ``frozen``: the value stayed within `FrozenRule.tolerance` of the same value for
   `FrozenRule.after_s` — a stuck transmitter or a gateway repeating its last value.
 - ``bad_quality``: the reading says quality ``bad``; cleared by the next reading that
@@ -28,9 +20,21 @@ process state is held as it was until trustworthy readings return.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
-from hazmon.rules.threshold import CLEARED, NONE, RAISED
+from hazmon.domain.registry import SensorInfo
+from hazmon.domain.signal import AlarmSignal, Category
+from hazmon.rules import messages
+from hazmon.rules.change import Change
+from hazmon.rules.kind import SensorKind, sensor_signal
+from hazmon.rules.priority import Severity
+
+if TYPE_CHECKING:
+    from hazmon.rules.sensor import SensorState
+
+_RAISED: Final = Change.RAISED  # global loads: see `change`
+_CLEARED: Final = Change.CLEARED
+_NONE: Final = Change.NONE
 
 NE43_BELOW: Final = 0.0125
 NE43_ABOVE: Final = 0.03125
@@ -39,7 +43,6 @@ STALE: Final = "stale"
 FROZEN: Final = "frozen"
 BAD_QUALITY: Final = "bad_quality"
 OUT_OF_RANGE: Final = "out_of_range"
-GATEWAY_OFFLINE: Final = "gateway_offline"
 
 
 def valid_bounds(low: float, high: float) -> tuple[float, float]:
@@ -72,37 +75,37 @@ class Health:
         return not (self.stale or self.bad or self.out_of_range)
 
 
-def quality_step(h: Health, bad: bool) -> int:
-    if bad != h.bad:
-        h.bad = bad
-        return RAISED if bad else CLEARED
-    return NONE
+def quality_step(health: Health, bad: bool) -> Change:
+    if bad != health.bad:
+        health.bad = bad
+        return _RAISED if bad else _CLEARED
+    return _NONE
 
 
-def range_step(h: Health, value: float) -> int:
-    outside = not (h.min_ok <= value <= h.max_ok)
-    if outside != h.out_of_range:
-        h.out_of_range = outside
-        return RAISED if outside else CLEARED
-    return NONE
+def range_step(health: Health, value: float) -> Change:
+    outside = not (health.min_ok <= value <= health.max_ok)
+    if outside != health.out_of_range:
+        health.out_of_range = outside
+        return _RAISED if outside else _CLEARED
+    return _NONE
 
 
-def stale_tick(h: Health, last_ms: int, now_ms: int, suppressed: bool) -> int:
+def stale_tick(health: Health, last_ms: int, now_ms: int, suppressed: bool) -> Change:
     """Raise when `last_ms` (newest reading, or when watching began) is too long ago."""
-    if h.stale or h.stale_after_ms is None or suppressed:
-        return NONE
-    if now_ms - last_ms >= h.stale_after_ms:
-        h.stale = True
-        return RAISED
-    return NONE
+    if health.stale or health.stale_after_ms is None or suppressed:
+        return _NONE
+    if now_ms - last_ms >= health.stale_after_ms:
+        health.stale = True
+        return _RAISED
+    return _NONE
 
 
-def stale_seen(h: Health) -> int:
+def stale_seen(health: Health) -> Change:
     """A new reading arrived."""
-    if h.stale:
-        h.stale = False
-        return CLEARED
-    return NONE
+    if health.stale:
+        health.stale = False
+        return _CLEARED
+    return _NONE
 
 
 class Frozen:
@@ -116,88 +119,107 @@ class Frozen:
         self.since_ms = 0
 
 
-def frozen_step(fz: Frozen, value: float, ts_ms: int) -> int:
+def frozen_step(frozen: Frozen, value: float, ts_ms: int) -> Change:
     """Feed one in-order value; RAISED once it has not moved for `after_ms`."""
-    ref = fz.ref
-    if ref is None or abs(value - ref) > fz.tolerance:
-        fz.ref = value
-        fz.since_ms = ts_ms
-        if fz.active:
-            fz.active = False
-            return CLEARED
-        return NONE
-    if not fz.active and ts_ms - fz.since_ms >= fz.after_ms:
-        fz.active = True
-        return RAISED
-    return NONE
+    ref = frozen.ref
+    if ref is None or abs(value - ref) > frozen.tolerance:
+        frozen.ref = value
+        frozen.since_ms = ts_ms
+        if frozen.active:
+            frozen.active = False
+            return _CLEARED
+        return _NONE
+    if not frozen.active and ts_ms - frozen.since_ms >= frozen.after_ms:
+        frozen.active = True
+        return _RAISED
+    return _NONE
 
 
-class Gateway:
-    """Liveness of one enterprise's gateway."""
-
-    __slots__ = ("active", "catch_up_ms", "last_seen_ms", "offline_ms", "reason", "silence_ms")
-
-    def __init__(self, silence_ms: int) -> None:
-        self.silence_ms = silence_ms
-        self.active = False
-        self.catch_up_ms: int | None = None  # back online at this time, backlog not in yet
-        self.reason = ""  # "status" (said offline / Last Will) or "silence"
-        self.offline_ms: int | None = None  # time of the newest offline status
-        self.last_seen_ms: int | None = None  # newest reading or online status
+# --- cold path: snapshot, restart, signal ----------------------------------------------
 
 
-def gateway_status(gw: Gateway, online: bool, ts_ms: int) -> int:
-    """The enterprise's status topic said online or offline at `ts_ms`."""
-    if online:
-        if gw.offline_ms is not None and ts_ms < gw.offline_ms:
-            return NONE  # an older "online" (e.g. a retained message) after the Last Will
-        gw.offline_ms = None
-        if gw.active:
-            gw.catch_up_ms = ts_ms
-        gw.last_seen_ms = ts_ms if gw.last_seen_ms is None else max(gw.last_seen_ms, ts_ms)
-        return _clear(gw)
-    if gw.last_seen_ms is not None and ts_ms < gw.last_seen_ms:
-        return NONE  # data newer than this "offline" already arrived
-    gw.offline_ms = ts_ms
-    gw.catch_up_ms = None
-    gw.reason = "status"
-    if gw.active:
-        return NONE
-    gw.active = True
-    return RAISED
+def dump(sensor: SensorState) -> dict[str, object]:
+    health, frozen = sensor.health, sensor.health.frozen
+    return {
+        "stale": health.stale,
+        "bad": health.bad,
+        "out_of_range": health.out_of_range,
+        "frozen": None if frozen is None else [frozen.active, frozen.ref, frozen.since_ms],
+    }
 
 
-def gateway_seen(gw: Gateway, ts_ms: int) -> int:
-    """A reading from the enterprise arrived; data newer than an offline status clears it."""
-    if gw.last_seen_ms is None or ts_ms > gw.last_seen_ms:
-        gw.last_seen_ms = ts_ms
-    if gw.catch_up_ms is not None and ts_ms >= gw.catch_up_ms:
-        gw.catch_up_ms = None  # the backlog is in: live data again
-    if gw.active and (gw.offline_ms is None or ts_ms > gw.offline_ms):
-        gw.offline_ms = None
-        return _clear(gw)
-    return NONE
+def load(sensor: SensorState, saved: dict[str, Any] | None) -> None:
+    saved = saved or {}
+    health = sensor.health
+    health.stale = bool(saved.get("stale"))
+    health.bad = bool(saved.get("bad"))
+    health.out_of_range = bool(saved.get("out_of_range"))
+    if health.frozen is not None and saved.get("frozen"):
+        health.frozen.active, health.frozen.ref, health.frozen.since_ms = saved["frozen"]
 
 
-def gateway_tick(gw: Gateway, watch_from_ms: int, now_ms: int) -> int:
-    if gw.active:
-        return NONE
-    last = gw.last_seen_ms if gw.last_seen_ms is not None else watch_from_ms
-    if now_ms - last >= gw.silence_ms:
-        gw.active = True
-        gw.reason = "silence"
-        return RAISED
-    return NONE
+def holds(sensor: SensorState, rule: str) -> bool | None:
+    health = sensor.health
+    if rule == STALE:
+        return health.stale
+    if rule == BAD_QUALITY:
+        return health.bad
+    if rule == OUT_OF_RANGE:
+        return health.out_of_range
+    if rule == FROZEN:
+        return health.frozen is not None and health.frozen.active
+    return None
 
 
-def holds_stale(gw: Gateway) -> bool:
-    """Whether the gateway's sensors must not be judged stale now: it is offline, or back
-    but still sending the backlog of its outage."""
-    return gw.active or gw.catch_up_ms is not None
+KIND: Final = SensorKind("health", ("health",), dump, load, holds)
 
 
-def _clear(gw: Gateway) -> int:
-    if gw.active:
-        gw.active = False
-        return CLEARED
-    return NONE
+def signal(
+    sensor: SensorState,
+    rule: str,
+    change: Change,
+    *,
+    ts_ms: int,
+    value: float | None,
+    simulated: bool,
+    message: str,
+    details: dict[str, object],
+) -> AlarmSignal:
+    return sensor_signal(
+        sensor, change, rule=rule, category=Category.DATA_HEALTH, severity=Severity.SENSOR,
+        ts_ms=ts_ms, value=value, limit=None, message=message, simulated=simulated,
+        details=details,
+    )
+
+
+def stale_message(info: SensorInfo, raised: bool, silent_ms: int) -> str:
+    if raised:
+        return f"数据中断：{messages.where(info)} 已 {messages.minutes(silent_ms)} 分钟无数据"
+    return f"数据恢复：{messages.where(info)}"
+
+
+def frozen_message(info: SensorInfo, raised: bool, value: float, held_ms: int) -> str:
+    unit, where, fmt = info.sensor.unit, messages.where(info), messages.fmt
+    if raised:
+        return (
+            f"数据冻结：{where} 数值 {fmt(value)} {unit} "
+            f"已 {messages.minutes(held_ms)} 分钟无变化"
+        )
+    return f"数据冻结消除：{where} 数值恢复变化，当前 {fmt(value)} {unit}"
+
+
+def bad_quality_message(info: SensorInfo, raised: bool) -> str:
+    if raised:
+        return f"数据质量异常：{messages.where(info)} 上报质量为坏值(bad)"
+    return f"数据质量恢复：{messages.where(info)}"
+
+
+def out_of_range_message(info: SensorInfo, raised: bool, value: float) -> str:
+    unit, where, fmt = info.sensor.unit, messages.where(info), messages.fmt
+    lo, hi = info.sensor.range
+    if raised:
+        return (
+            f"超量程：{where} {fmt(value)} {unit} "
+            f"超出仪表量程 [{fmt(lo)}, {fmt(hi)}] {unit}，疑似仪表故障"
+        )
+    return f"超量程消除：{where} {fmt(value)} {unit}"

@@ -11,19 +11,33 @@ when the rate falls below `CLEAR_RATIO` of its limit (a deadband in rate terms).
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 
-from hazmon.rules.threshold import CLEARED, NONE, RAISED
+from hazmon.domain.registry import SensorInfo
+from hazmon.domain.signal import AlarmSignal, Category
+from hazmon.rules import messages
+from hazmon.rules.change import Change
+from hazmon.rules.kind import SensorKind, sensor_signal
+from hazmon.rules.priority import Severity
 from hazmon.rules.window import F64, SampleWindow, Times
+
+if TYPE_CHECKING:
+    from hazmon.rules.sensor import SensorState
 
 CLEAR_RATIO: Final = 0.8
 _MIN_SPAN: Final = 0.5  # fraction of the window the samples must cover
+RISE: Final = "rate_rise"
+FALL: Final = "rate_fall"
+
+_RAISED: Final = Change.RAISED  # global loads: see `change`
+_CLEARED: Final = Change.CLEARED
+_NONE: Final = Change.NONE
 
 
 def rule_of(rise: bool) -> str:
-    return "rate_rise" if rise else "rate_fall"
+    return RISE if rise else FALL
 
 
 class Rate:
@@ -55,18 +69,71 @@ def rate_per_min(window: SampleWindow, window_ms: int) -> float | None:
     return theil_sen_per_s(ts, vs) * 60.0
 
 
-def step(r: Rate, per_min: float | None) -> int:
+def step(state: Rate, per_min: float | None) -> Change:
     """Feed the current rate (None: not enough data, which holds the state)."""
     if per_min is None:
-        return NONE
-    signed = per_min if r.rise else -per_min
-    if not r.active:
-        if signed >= r.limit_per_min:
-            r.active = True
-            r.value = per_min
-            return RAISED
-    elif signed < r.limit_per_min * CLEAR_RATIO:
-        r.active = False
-        r.value = per_min
-        return CLEARED
-    return NONE
+        return _NONE
+    signed = per_min if state.rise else -per_min
+    if not state.active:
+        if signed >= state.limit_per_min:
+            state.active = True
+            state.value = per_min
+            return _RAISED
+    elif signed < state.limit_per_min * CLEAR_RATIO:
+        state.active = False
+        state.value = per_min
+        return _CLEARED
+    return _NONE
+
+
+# --- cold path: snapshot, restart, signal ----------------------------------------------
+
+
+def dump(sensor: SensorState) -> dict[str, list[Any]]:
+    return {state.rule: [state.active, state.value] for state in (sensor.rates or {}).values()}
+
+
+def load(sensor: SensorState, saved: dict[str, list[Any]] | None) -> None:
+    sensor.rates = None
+    for rule, rise, limit in sensor.rate_rules():
+        entry = saved.get(rule) if saved else None
+        if entry is not None and entry[0]:  # a quiet rate keeps no state
+            state = Rate(rise, limit)
+            state.active, state.value = entry
+            if sensor.rates is None:
+                sensor.rates = {}
+            sensor.rates[rule] = state
+
+
+def holds(sensor: SensorState, rule: str) -> bool | None:
+    if rule != RISE and rule != FALL:
+        return None
+    state = (sensor.rates or {}).get(rule)
+    return state is not None and state.active
+
+
+KIND: Final = SensorKind("rates", ("rates",), dump, load, holds)
+
+
+def signal(
+    sensor: SensorState, state: Rate, change: Change, ts_ms: int, simulated: bool
+) -> AlarmSignal:
+    raised = change is _RAISED
+    return sensor_signal(
+        sensor, change, rule=state.rule, category=Category.PROCESS, severity=Severity.RATE,
+        ts_ms=ts_ms, value=state.value, limit=state.limit_per_min,
+        message=message(sensor.info, state.rise, raised, state.value, state.limit_per_min),
+        simulated=simulated, details={"per_min": state.value, "window_ms": sensor.rate_ms},
+    )
+
+
+def message(info: SensorInfo, rise: bool, raised: bool, per_min: float, limit: float) -> str:
+    unit = f"{info.sensor.unit}/min"
+    what = "上升速率" if rise else "下降速率"
+    speed = messages.fmt(abs(per_min))
+    if raised:
+        return (
+            f"变化率报警：{messages.where(info)} {what} {speed} {unit} ≥ 限值 "
+            f"{messages.fmt(limit)} {unit}"
+        )
+    return f"变化率报警消除：{messages.where(info)} {what} {speed} {unit}"

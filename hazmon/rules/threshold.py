@@ -13,20 +13,33 @@ deadband neither re-raises nor clears. A zero delay skips its pending phase. Tim
 reading's own timestamp (or the clock tick's, for a delay running out in `expire`); the
 state is a small slotted object mutated in place rather than copied, because this runs
 for every reading of every sensor.
+
+Below the state machine: the kind's cold path (snapshot part, restart check, signal and
+its Chinese message), registered in `kinds`.
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
+
+from hazmon.domain.registry import SensorInfo
+from hazmon.domain.signal import AlarmSignal, Category
+from hazmon.rules import messages
+from hazmon.rules.change import Change
+from hazmon.rules.kind import SensorKind, sensor_signal
+from hazmon.rules.priority import threshold_severity
+
+if TYPE_CHECKING:
+    from hazmon.rules.sensor import SensorState
 
 NORMAL: Final = 0
 PENDING_ON: Final = 1
 ACTIVE: Final = 2
 PENDING_OFF: Final = 3
 
-RAISED: Final = 1
-CLEARED: Final = -1
-NONE: Final = 0
+_RAISED: Final = Change.RAISED  # global loads: see `change`
+_CLEARED: Final = Change.CLEARED
+_NONE: Final = Change.NONE
 
 # Most severe first: the order signals come out in when one reading crosses several.
 LEVELS: Final = ("high_high", "low_low", "high", "low")
@@ -84,62 +97,120 @@ class Threshold:
 
     @property
     def pending(self) -> bool:
+        """An on- or off-delay is running (a clock tick may end it)."""
         return self.phase == PENDING_ON or self.phase == PENDING_OFF
 
     def __repr__(self) -> str:
         return f"Threshold({self.rule} {self.limit} phase={self.phase} since={self.since_ms})"
 
 
-def step(th: Threshold, value: float, now_ms: int) -> int:
-    """Feed one in-order value; return RAISED, CLEARED or NONE."""
-    high, limit = th.high, th.limit
+def step(state: Threshold, value: float, now_ms: int) -> Change:
+    """Feed one in-order value; return what it did to the alarm."""
+    high, limit = state.high, state.limit
     past = beyond(high, limit, value)
-    back = value < limit - th.deadband if high else value > limit + th.deadband
-    phase = th.phase
+    back = value < limit - state.deadband if high else value > limit + state.deadband
+    phase = state.phase
     if phase == NORMAL:
         if past:
-            th.value = value
-            if th.on_delay_ms <= 0:
-                th.phase = ACTIVE
-                th.since_ms = now_ms
-                return RAISED
-            th.phase = PENDING_ON
-            th.since_ms = now_ms
+            state.value = value
+            if state.on_delay_ms <= 0:
+                state.phase = ACTIVE
+                state.since_ms = now_ms
+                return _RAISED
+            state.phase = PENDING_ON
+            state.since_ms = now_ms
     elif phase == PENDING_ON:
         if not past:
-            th.phase = NORMAL
-        elif now_ms - th.since_ms >= th.on_delay_ms:
-            th.phase = ACTIVE
-            th.since_ms = now_ms
-            th.value = value
-            return RAISED
+            state.phase = NORMAL
+        elif now_ms - state.since_ms >= state.on_delay_ms:
+            state.phase = ACTIVE
+            state.since_ms = now_ms
+            state.value = value
+            return _RAISED
     elif phase == ACTIVE:
         if back:
-            th.value = value
-            if th.off_delay_ms <= 0:
-                th.phase = NORMAL
-                th.since_ms = now_ms
-                return CLEARED
-            th.phase = PENDING_OFF
-            th.since_ms = now_ms
+            state.value = value
+            if state.off_delay_ms <= 0:
+                state.phase = NORMAL
+                state.since_ms = now_ms
+                return _CLEARED
+            state.phase = PENDING_OFF
+            state.since_ms = now_ms
     elif not back:  # PENDING_OFF interrupted: the alarm simply stays raised
-        th.phase = ACTIVE
-    elif now_ms - th.since_ms >= th.off_delay_ms:
-        th.phase = NORMAL
-        th.since_ms = now_ms
-        th.value = value
-        return CLEARED
-    return NONE
+        state.phase = ACTIVE
+    elif now_ms - state.since_ms >= state.off_delay_ms:
+        state.phase = NORMAL
+        state.since_ms = now_ms
+        state.value = value
+        return _CLEARED
+    return _NONE
 
 
-def expire(th: Threshold, now_ms: int) -> int:
+def expire(state: Threshold, now_ms: int) -> Change:
     """A clock tick: let a pending delay that has run out take effect."""
-    if th.phase == PENDING_ON and now_ms - th.since_ms >= th.on_delay_ms:
-        th.phase = ACTIVE
-        th.since_ms = now_ms
-        return RAISED
-    if th.phase == PENDING_OFF and now_ms - th.since_ms >= th.off_delay_ms:
-        th.phase = NORMAL
-        th.since_ms = now_ms
-        return CLEARED
-    return NONE
+    if state.phase == PENDING_ON and now_ms - state.since_ms >= state.on_delay_ms:
+        state.phase = ACTIVE
+        state.since_ms = now_ms
+        return _RAISED
+    if state.phase == PENDING_OFF and now_ms - state.since_ms >= state.off_delay_ms:
+        state.phase = NORMAL
+        state.since_ms = now_ms
+        return _CLEARED
+    return _NONE
+
+
+# --- cold path: snapshot, restart, signal ----------------------------------------------
+
+
+def dump(sensor: SensorState) -> dict[str, list[Any]]:
+    # Only the states that exist: a level missing here is normal.
+    return {
+        state.rule: [state.phase, state.since_ms, state.value]
+        for state in (sensor.thresholds or {}).values()
+    }
+
+
+def load(sensor: SensorState, saved: dict[str, list[Any]] | None) -> None:
+    # Snapshots list every level's state, or (since states are kept only while they hold
+    # something) only those away from normal; a normal one is simply not rebuilt.
+    sensor.thresholds = None
+    for rule in LEVELS:
+        entry = saved.get(rule) if saved else None
+        if entry is not None and entry[0] != NORMAL and sensor.has_limit(rule):
+            state = sensor.new_threshold(rule)
+            state.phase, state.since_ms, state.value = entry
+            if sensor.thresholds is None:
+                sensor.thresholds = {}
+            sensor.thresholds[rule] = state
+
+
+def holds(sensor: SensorState, rule: str) -> bool | None:
+    return sensor.active_threshold(rule) if rule in LEVELS else None
+
+
+KIND: Final = SensorKind("thresholds", ("thresholds",), dump, load, holds)
+
+
+def signal(
+    sensor: SensorState, state: Threshold, change: Change, ts_ms: int, simulated: bool
+) -> AlarmSignal:
+    info = sensor.info
+    return sensor_signal(
+        sensor, change, rule=state.rule, category=Category.PROCESS,
+        severity=threshold_severity(state.rule), ts_ms=ts_ms, value=state.value,
+        limit=state.limit,
+        message=message(info, state.rule, change is _RAISED, state.value, state.limit),
+        simulated=simulated,
+        details={"limits_basis": info.limits_basis, "deadband": state.deadband},
+    )
+
+
+def message(info: SensorInfo, rule: str, raised: bool, value: float, limit: float) -> str:
+    name, limit_name = messages.level_names(info, rule)
+    unit = info.sensor.unit
+    where, fmt = messages.where(info), messages.fmt
+    if raised:
+        op = "≥" if is_high(rule) else "≤"
+        return f"{name}：{where} {fmt(value)} {unit} {op} {limit_name} {fmt(limit)} {unit}"
+    op = "<" if is_high(rule) else ">"
+    return f"{name}消除：{where} {fmt(value)} {unit} {op} {limit_name} {fmt(limit)} {unit}"

@@ -28,10 +28,23 @@ from __future__ import annotations
 import functools
 import math
 import sys
-from typing import Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from hazmon.rules.threshold import CLEARED, NONE, RAISED, is_high
+from hazmon.domain.registry import SensorInfo
+from hazmon.domain.signal import AlarmSignal, Category
+from hazmon.rules import messages
+from hazmon.rules.change import Change
+from hazmon.rules.kind import SensorKind, sensor_signal
+from hazmon.rules.priority import Severity
+from hazmon.rules.threshold import LEVELS, is_high
 from hazmon.rules.window import F64, Times
+
+if TYPE_CHECKING:
+    from hazmon.rules.sensor import SensorState
+
+_RAISED: Final = Change.RAISED  # global loads: see `change`
+_CLEARED: Final = Change.CLEARED
+_NONE: Final = Change.NONE
 
 _CLEAR_T_FACTOR: Final = 0.5
 _CLEAR_HORIZON_FACTOR: Final = 2.0
@@ -85,6 +98,9 @@ def seconds_to_cross(fit: Fit, limit: float, high: bool) -> float | None:
 @functools.cache
 def rule_of(target: str) -> str:
     return sys.intern(f"trend_{target}")  # one string per rule, not per sensor
+
+
+RULES: Final = frozenset(rule_of(target) for target in LEVELS)
 
 
 class Trend:
@@ -152,38 +168,108 @@ def predicts(
     return _eta_within(fit, limit, high, min_points, t_min, horizon_s) is not None
 
 
-def step(tr: Trend, fit: Fit | None) -> int:
-    """Feed the latest fit; return RAISED, CLEARED or NONE."""
-    if not tr.active:
-        eta = _eta_within(fit, tr.limit, tr.high, tr.min_points, tr.t_min, tr.horizon_s)
+def step(state: Trend, fit: Fit | None) -> Change:
+    """Feed the latest fit; return what it did to the alarm."""
+    if not state.active:
+        eta = _eta_within(
+            fit, state.limit, state.high, state.min_points, state.t_min, state.horizon_s
+        )
         if eta is None:
-            tr.streak = 0
-            return NONE
-        tr.streak += 1
-        if tr.streak >= tr.confirm:
+            state.streak = 0
+            return _NONE
+        state.streak += 1
+        if state.streak >= state.confirm:
             assert fit is not None
-            tr.active = True
-            tr.streak = 0
-            _remember(tr, fit, eta)
-            return RAISED
-        return NONE
+            state.active = True
+            state.streak = 0
+            _remember(state, fit, eta)
+            return _RAISED
+        return _NONE
     # Raised: held with hysteresis (half the t, twice the horizon).
     eta = _eta_within(
-        fit, tr.limit, tr.high, tr.min_points, tr.t_min * _CLEAR_T_FACTOR,
-        tr.horizon_s * _CLEAR_HORIZON_FACTOR,
+        fit, state.limit, state.high, state.min_points, state.t_min * _CLEAR_T_FACTOR,
+        state.horizon_s * _CLEAR_HORIZON_FACTOR,
     )
     if eta is not None:
         assert fit is not None
-        _remember(tr, fit, eta)
-        return NONE
-    tr.active = False
+        _remember(state, fit, eta)
+        return _NONE
+    state.active = False
     if fit is not None:
-        tr.value = fit.level
-    return CLEARED
+        state.value = fit.level
+    return _CLEARED
 
 
-def _remember(tr: Trend, fit: Fit, eta: float) -> None:
-    tr.predicted_ms = fit.at_ms + round(eta * 1000.0)
-    tr.slope_per_s = fit.slope_per_s
-    tr.value = fit.level
+def _remember(state: Trend, fit: Fit, eta: float) -> None:
+    state.predicted_ms = fit.at_ms + round(eta * 1000.0)
+    state.slope_per_s = fit.slope_per_s
+    state.value = fit.level
 
+
+
+# --- cold path: snapshot, restart, signal ----------------------------------------------
+
+
+def dump(sensor: SensorState) -> dict[str, list[Any]]:
+    return {
+        state.rule: [state.active, state.streak, state.predicted_ms, state.slope_per_s,
+                     state.value]
+        for state in (sensor.trends or {}).values()
+    }
+
+
+def load(sensor: SensorState, saved: dict[str, list[Any]] | None) -> None:
+    sensor.trends = None
+    if sensor.trend is None:
+        return
+    for target, limit in sensor.trend_targets():
+        rule = rule_of(target)
+        entry = saved.get(rule) if saved else None
+        if entry is not None and (entry[0] or entry[1]):  # raised, or a streak running
+            state = sensor.new_trend(target, limit)
+            (state.active, state.streak, state.predicted_ms, state.slope_per_s,
+             state.value) = entry
+            if sensor.trends is None:
+                sensor.trends = {}
+            sensor.trends[rule] = state
+
+
+def holds(sensor: SensorState, rule: str) -> bool | None:
+    if rule not in RULES:
+        return None
+    state = (sensor.trends or {}).get(rule)
+    return state is not None and state.active
+
+
+KIND: Final = SensorKind("trends", ("trends",), dump, load, holds)
+
+
+def signal(
+    sensor: SensorState, state: Trend, change: Change, ts_ms: int, simulated: bool
+) -> AlarmSignal:
+    raised = change is _RAISED
+    details: dict[str, object] = {"target": state.target}
+    if raised:
+        details |= {"predicted_ms": state.predicted_ms, "slope_per_min": state.slope_per_s * 60}
+    return sensor_signal(
+        sensor, change, rule=state.rule, category=Category.PROCESS, severity=Severity.TREND,
+        ts_ms=ts_ms, value=state.value, limit=state.limit,
+        message=message(sensor.info, state, raised, ts_ms), simulated=simulated,
+        details=details,
+    )
+
+
+def message(info: SensorInfo, state: Trend, raised: bool, at_ms: int) -> str:
+    _, limit_name = messages.level_names(info, state.target)
+    unit = info.sensor.unit
+    where, fmt = messages.where(info), messages.fmt
+    if not raised:
+        return f"趋势预警消除：{where} 当前 {fmt(state.value)} {unit}，不再趋向{limit_name}"
+    slope = state.slope_per_s * 60
+    sign = "+" if slope > 0 else "-"
+    return (
+        f"趋势预警：{where} 当前 {fmt(state.value)} {unit}，按 {sign}{fmt(abs(slope))} "
+        f"{unit}/min 预计约 {messages.minutes(state.predicted_ms - at_ms)} 分钟后"
+        f"（{messages.beijing_time(state.predicted_ms)}）达到{limit_name} "
+        f"{fmt(state.limit)} {unit}"
+    )

@@ -23,10 +23,15 @@ the rules see the same numbers as with absolute times.
 from __future__ import annotations
 
 import functools
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
+
+from hazmon.rules.kind import SensorKind
+
+if TYPE_CHECKING:
+    from hazmon.rules.sensor import SensorState
 
 CAPACITY: Final = 64
 _SLOTS_PER_WINDOW: Final = 60  # leaves a few slots spare for the newest, floating one
@@ -220,3 +225,24 @@ class SampleWindow:
         for i, (t, v) in enumerate(pairs):
             b.ts[row, i] = t - base
             b.vs[row, i] = v
+
+
+# --- cold path: the samples in a sensor's snapshot entry ---------------------------------
+
+
+def dump(sensor: SensorState) -> list[list[Any]] | None:
+    window = sensor.window
+    return list(window.to_lists()) if window is not None and len(window) else None
+
+
+def load(sensor: SensorState, saved: list[list[Any]] | None) -> None:
+    if sensor.window is not None and saved is not None:
+        ts, vs = saved
+        sensor.window.load(ts, vs)
+
+
+def _holds(sensor: SensorState, rule: str) -> bool | None:
+    return None  # samples, not a condition
+
+
+KIND: Final = SensorKind("window", ("window",), dump, load, _holds)

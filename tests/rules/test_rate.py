@@ -7,8 +7,8 @@ import pytest
 
 from hazmon.domain.signal import Category, Priority
 from hazmon.rules import RulesEngine
+from hazmon.rules.change import Change
 from hazmon.rules.rate import Rate, rate_per_min, step, theil_sen_per_s
-from hazmon.rules.threshold import CLEARED, NONE, RAISED
 from hazmon.rules.window import SampleWindow
 from tests.rules.support import FLOW, T0, cleared, feed, kinds, make_registry, raised, sensor
 
@@ -35,15 +35,15 @@ def test_theil_sen_ignores_a_wild_reading() -> None:
 
 def test_step_with_hysteresis() -> None:
     r = Rate(True, 5.0)
-    assert step(r, None) == NONE
-    assert step(r, 4.9) == NONE
-    assert step(r, 5.0) == RAISED
-    assert step(r, 4.5) == NONE  # above 80 % of the limit: holds
-    assert step(r, None) == NONE  # no data: holds
-    assert step(r, 3.9) == CLEARED
+    assert step(r, None) == Change.NONE
+    assert step(r, 4.9) == Change.NONE
+    assert step(r, 5.0) == Change.RAISED
+    assert step(r, 4.5) == Change.NONE  # above 80 % of the limit: holds
+    assert step(r, None) == Change.NONE  # no data: holds
+    assert step(r, 3.9) == Change.CLEARED
     fall = Rate(False, 5.0)
-    assert step(fall, 6.0) == NONE
-    assert step(fall, -6.0) == RAISED
+    assert step(fall, 6.0) == Change.NONE
+    assert step(fall, -6.0) == Change.RAISED
 
 
 def test_rise_raises_once_and_clears() -> None:

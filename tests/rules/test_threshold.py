@@ -5,14 +5,12 @@ from __future__ import annotations
 from hazmon.domain.registry import Registry
 from hazmon.domain.signal import Category, Priority, SignalKind
 from hazmon.rules import RulesEngine
+from hazmon.rules.change import Change
 from hazmon.rules.threshold import (
     ACTIVE,
-    CLEARED,
-    NONE,
     NORMAL,
     PENDING_OFF,
     PENDING_ON,
-    RAISED,
     Threshold,
     expire,
     step,
@@ -36,25 +34,25 @@ from tests.rules.support import (
 
 def run(th: Threshold, series: list[tuple[int, float]]) -> list[tuple[int, int]]:
     """(time, change) for each reading that changed the alarm."""
-    return [(t, c) for t, v in series if (c := step(th, v, t)) != NONE]
+    return [(t, c) for t, v in series if (c := step(th, v, t)) != Change.NONE]
 
 
 class TestPhaseMachine:
     def test_raise_hold_clear_without_delays(self) -> None:
         th = Threshold("high", 10.0, 0.5, 0, 0)
         changes = run(th, [(0, 9.0), (1, 10.0), (2, 11.0), (3, 10.2), (4, 12.0), (5, 9.4)])
-        assert changes == [(1, RAISED), (5, CLEARED)]
+        assert changes == [(1, Change.RAISED), (5, Change.CLEARED)]
 
     def test_deadband_holds_the_alarm_until_below_limit_minus_deadband(self) -> None:
         th = Threshold("high", 10.0, 0.5, 0, 0)
         # 9.6 and 9.5 are inside the deadband [9.5, 10): the alarm stays; 9.49 clears.
         changes = run(th, [(0, 10.1), (1, 9.6), (2, 9.5), (3, 10.3), (4, 9.49)])
-        assert changes == [(0, RAISED), (4, CLEARED)]
+        assert changes == [(0, Change.RAISED), (4, Change.CLEARED)]
 
     def test_chattering_value_raises_once(self) -> None:
         th = Threshold("high", 10.0, 0.5, 0, 0)
         series = [(t, 10.05 if t % 2 else 9.8) for t in range(100)]
-        assert run(th, series) == [(1, RAISED)]
+        assert run(th, series) == [(1, Change.RAISED)]
 
     def test_on_delay_ignores_a_short_spike(self) -> None:
         th = Threshold("high", 10.0, 0.5, 15_000, 0)
@@ -65,30 +63,30 @@ class TestPhaseMachine:
     def test_on_delay_raises_once_held(self) -> None:
         th = Threshold("high", 10.0, 0.5, 15_000, 0)
         series = [(t * 1000, 11.0) for t in range(0, 31, 5)]
-        assert run(th, series) == [(15_000, RAISED)]
+        assert run(th, series) == [(15_000, Change.RAISED)]
 
     def test_off_delay_keeps_the_alarm_through_a_brief_return(self) -> None:
         th = Threshold("high", 10.0, 0.5, 0, 15_000)
         changes = run(th, [(0, 11.0), (5_000, 9.0), (10_000, 10.1), (20_000, 9.0)])
-        assert changes == [(0, RAISED)]
+        assert changes == [(0, Change.RAISED)]
         assert th.phase == PENDING_OFF
-        assert run(th, [(30_000, 9.0), (35_000, 9.0)]) == [(35_000, CLEARED)]
+        assert run(th, [(30_000, 9.0), (35_000, 9.0)]) == [(35_000, Change.CLEARED)]
 
     def test_low_direction(self) -> None:
         th = Threshold("low_low", 1.0, 0.2, 0, 0)
         changes = run(th, [(0, 2.0), (1, 1.0), (2, 1.1), (3, 1.2), (4, 1.21)])
-        assert changes == [(1, RAISED), (4, CLEARED)]
+        assert changes == [(1, Change.RAISED), (4, Change.CLEARED)]
 
     def test_expire_on_a_tick(self) -> None:
         th = Threshold("high", 10.0, 0.5, 15_000, 15_000)
-        assert step(th, 11.0, 0) == NONE
+        assert step(th, 11.0, 0) == Change.NONE
         assert th.phase == PENDING_ON
-        assert expire(th, 14_999) == NONE
-        assert expire(th, 15_000) == RAISED
+        assert expire(th, 14_999) == Change.NONE
+        assert expire(th, 15_000) == Change.RAISED
         assert th.phase == ACTIVE
-        assert step(th, 9.0, 20_000) == NONE
+        assert step(th, 9.0, 20_000) == Change.NONE
         assert th.phase == PENDING_OFF
-        assert expire(th, 35_000) == CLEARED
+        assert expire(th, 35_000) == Change.CLEARED
         assert th.phase == NORMAL
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from hazmon.domain.registry import Registry
 from hazmon.rules import RulesEngine
-from hazmon.rules.threshold import CLEARED, NONE, RAISED
+from hazmon.rules.change import Change
 from hazmon.rules.trend import Trend, fit_line, seconds_to_cross, step
 from tests.rules.support import LEVEL, T0, cleared, feed, make_registry, raised, sensor
 
@@ -64,10 +64,10 @@ class TestFit:
         near = fit_line(ts, 9.0 + 0.0101 * ts / 1000 + 0.001 * np.sin(ts))  # ~100 s away
         far = fit_line(ts, 9.0 + 0.004 * ts / 1000 + 0.001 * np.sin(ts))  # ~240 s away
         farther = fit_line(ts, 9.0 + 0.0001 * ts / 1000 + 0.001 * np.sin(ts))
-        assert step(tr, near) == NONE  # first of two confirmations
-        assert step(tr, near) == RAISED
-        assert step(tr, far) == NONE  # within twice the horizon: holds
-        assert step(tr, farther) == CLEARED
+        assert step(tr, near) == Change.NONE  # first of two confirmations
+        assert step(tr, near) == Change.RAISED
+        assert step(tr, far) == Change.NONE  # within twice the horizon: holds
+        assert step(tr, farther) == Change.CLEARED
 
 
 class TestNoise:

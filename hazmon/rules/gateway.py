@@ -1,0 +1,185 @@
+"""Gateway offline: an enterprise's whole data link is down. A data-health alarm.
+
+``gateway_offline`` is raised when the enterprise's status topic says offline (its Last
+Will), or when nothing at all came from the enterprise for `GatewayRule.silence_s`, and
+cleared by an ``online`` status or by any reading newer than the offline status. Its
+signal has ``tag=None`` and ``hazard_source=""`` (it concerns the whole enterprise), so
+its key is ``(enterprise, "@", "gateway_offline")``.
+
+Back online, a gateway first sends its backlog (older readings, in order); until data as
+new as its ``online`` status has arrived it is *catching up*, and its sensors' stale is
+held as while it was offline: a clock tick between the ``online`` and the end of the
+backlog must not find every sensor of the plant stale (a flood of stale alarms after
+every outage).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from hazmon.domain.registry import Enterprise
+from hazmon.domain.signal import AlarmSignal, Category, SignalKind
+from hazmon.rules import messages
+from hazmon.rules.change import Change
+from hazmon.rules.kind import GroupKind, Groups
+from hazmon.rules.priority import Severity, priority
+
+GATEWAY_OFFLINE: Final = "gateway_offline"
+
+_RAISED: Final = Change.RAISED  # global loads: see `change`
+_CLEARED: Final = Change.CLEARED
+_NONE: Final = Change.NONE
+
+
+class Gateway:
+    """Liveness of one enterprise's gateway."""
+
+    __slots__ = ("active", "catch_up_ms", "last_seen_ms", "offline_ms", "reason", "silence_ms")
+
+    def __init__(self, silence_ms: int) -> None:
+        self.silence_ms = silence_ms
+        self.active = False
+        self.catch_up_ms: int | None = None  # back online at this time, backlog not in yet
+        self.reason = ""  # "status" (said offline / Last Will) or "silence"
+        self.offline_ms: int | None = None  # time of the newest offline status
+        self.last_seen_ms: int | None = None  # newest reading or online status
+
+
+def status(state: Gateway, online: bool, ts_ms: int) -> Change:
+    """The enterprise's status topic said online or offline at `ts_ms`."""
+    if online:
+        if state.offline_ms is not None and ts_ms < state.offline_ms:
+            return _NONE  # an older "online" (e.g. a retained message) after the Last Will
+        state.offline_ms = None
+        if state.active:
+            state.catch_up_ms = ts_ms
+        state.last_seen_ms = ts_ms if state.last_seen_ms is None else max(state.last_seen_ms, ts_ms)
+        return _clear(state)
+    if state.last_seen_ms is not None and ts_ms < state.last_seen_ms:
+        return _NONE  # data newer than this "offline" already arrived
+    state.offline_ms = ts_ms
+    state.catch_up_ms = None
+    state.reason = "status"
+    if state.active:
+        return _NONE
+    state.active = True
+    return _RAISED
+
+
+def seen(state: Gateway, ts_ms: int) -> Change:
+    """A reading from the enterprise arrived; data newer than an offline status clears it."""
+    if state.last_seen_ms is None or ts_ms > state.last_seen_ms:
+        state.last_seen_ms = ts_ms
+    if state.catch_up_ms is not None and ts_ms >= state.catch_up_ms:
+        state.catch_up_ms = None  # the backlog is in: live data again
+    if state.active and (state.offline_ms is None or ts_ms > state.offline_ms):
+        state.offline_ms = None
+        return _clear(state)
+    return _NONE
+
+
+def tick(state: Gateway, watch_from_ms: int, now_ms: int) -> Change:
+    if state.active:
+        return _NONE
+    last = state.last_seen_ms if state.last_seen_ms is not None else watch_from_ms
+    if now_ms - last >= state.silence_ms:
+        state.active = True
+        state.reason = "silence"
+        return _RAISED
+    return _NONE
+
+
+def holds_stale(state: Gateway) -> bool:
+    """Whether the gateway's sensors must not be judged stale now: it is offline, or back
+    but still sending the backlog of its outage."""
+    return state.active or state.catch_up_ms is not None
+
+
+def _clear(state: Gateway) -> Change:
+    if state.active:
+        state.active = False
+        return _CLEARED
+    return _NONE
+
+
+class GatewayWatch:
+    """The engine's view of one enterprise's gateway: its liveness and what the signal
+    needs."""
+
+    __slots__ = ("enterprise", "state", "tier", "watch_from")
+
+    def __init__(self, enterprise: Enterprise, silence_s: float, tier: int | None) -> None:
+        self.enterprise = enterprise
+        self.state = Gateway(round(silence_s * 1000))
+        self.tier = tier  # the most dangerous tier among the enterprise's hazard sources
+        self.watch_from: int | None = None  # silence is counted from here until data
+
+
+# --- cold path: snapshot, restart, signal ----------------------------------------------
+
+
+def dump(groups: Groups) -> list[dict[str, object]]:
+    return [
+        {
+            "enterprise": code,
+            "active": watch.state.active,
+            "reason": watch.state.reason,
+            "offline_ms": watch.state.offline_ms,
+            "last_seen_ms": watch.state.last_seen_ms,
+            "catch_up_ms": watch.state.catch_up_ms,
+            "watch_from": watch.watch_from,
+        }
+        for code, watch in groups.gateways.items()
+    ]
+
+
+def load(groups: Groups, saved: list[dict[str, Any]]) -> None:
+    for entry in saved:
+        watch = groups.gateways.get(entry["enterprise"])
+        if watch is None:
+            continue
+        state = watch.state
+        state.active, state.reason = bool(entry["active"]), str(entry["reason"])
+        state.offline_ms, state.last_seen_ms = entry["offline_ms"], entry["last_seen_ms"]
+        state.catch_up_ms = entry.get("catch_up_ms")  # absent from older snapshots
+        watch.watch_from = entry["watch_from"]
+
+
+def holds(groups: Groups, sig: AlarmSignal) -> bool | None:
+    if sig.rule != GATEWAY_OFFLINE:
+        return None
+    watch = groups.gateways.get(sig.enterprise)
+    return watch is not None and watch.state.active
+
+
+KIND: Final = GroupKind("gateways", dump, load, holds)
+
+
+def signal(watch: GatewayWatch, change: Change, ts_ms: int) -> AlarmSignal:
+    raised = change is _RAISED
+    state = watch.state
+    last = state.last_seen_ms if state.last_seen_ms is not None else watch.watch_from
+    silent_ms = ts_ms - last if last is not None else 0
+    return AlarmSignal(
+        kind=SignalKind.RAISE if raised else SignalKind.CLEAR,
+        enterprise=watch.enterprise.code,
+        hazard_source="",
+        tag=None,
+        rule=GATEWAY_OFFLINE,
+        category=Category.DATA_HEALTH,
+        priority=priority(Severity.GATEWAY, watch.tier),
+        ts_ms=ts_ms,
+        value=None,
+        limit=None,
+        message=message(watch.enterprise, raised, state.reason, silent_ms),
+        simulated=watch.enterprise.simulated,
+        details={"reason": state.reason} if raised else {},
+    )
+
+
+def message(enterprise: Enterprise, raised: bool, reason: str, silent_ms: int) -> str:
+    if not raised:
+        return f"网关恢复在线：{enterprise.name}"
+    if reason == "status":
+        return f"网关离线：{enterprise.name} 网关上报离线"
+    return f"网关离线：{enterprise.name} 已 {messages.minutes(silent_ms)} 分钟未收到任何数据"
