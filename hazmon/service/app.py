@@ -70,7 +70,7 @@ class Service:
                                    settings.ingest.rejects_kept,
                                    settings.ingest.rejects_file_bytes)
         self.ingest = Ingest(self.registry, self.sink, self.rejects, settings.ingest,
-                             self.metrics, clock)
+                             self.metrics, clock, state_file=data / "sequence-state.json")
         self.source = MqttSource(settings.mqtt, self.ingest.handle, self.topic_filters,
                                  self.metrics)
         self.rules_file: RulesFile | None = (
@@ -199,6 +199,10 @@ class Service:
                 http = tg.create_task(server.serve(), name="http")
                 watcher = tg.create_task(self._watch_registry(), name="registry-watch")
                 ticker = tg.create_task(rules.run(self.settings.alarms.tick_s), name="rules-tick")
+                assert self.alarms is not None
+                gaps = tg.create_task(self.ingest.gaps.run(self.alarms, self.clock,
+                                                           self.settings.alarms.tick_s),
+                                      name="gap-watch")
                 assert self.notifier is not None
                 notify = tg.create_task(self.notifier.run(self.settings.alarms.notify_poll_s),
                                         name="notifier")
@@ -217,6 +221,7 @@ class Service:
                 notify.cancel()
                 source.cancel()
                 ticker.cancel()
+                gaps.cancel()
                 server.should_exit = True
                 await http
         finally:
@@ -304,7 +309,7 @@ class Service:
                 "rejected_payloads": int(self.rejects.batches.total()),
                 "rejected_readings": int(self.rejects.readings.total()),
                 "duplicate_batches": self.ingest.sequences.duplicates,
-                "missing_batches": self.ingest.sequences.gap_batches,
+                "missing_batches": self.ingest.sequences.missing,
                 "mqtt_messages": int(src.messages.total()),
             },
         }

@@ -160,23 +160,83 @@ async def test_malformed_inputs_keep_the_good_readings(
     assert any('"reason":"not_json"' in line and "{not json" in line for line in kept)
 
 
-async def test_duplicate_seq_is_not_stored_twice_and_gap_is_recorded(
+async def test_no_reading_is_lost_to_its_sequence_number(
     tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
 ) -> None:
+    """Duplicates are judged by content, not by `seq` (issue 12): the same batch twice is
+    stored and evaluated once; a reused number with new readings, and an early reboot
+    (counter back at 1), are stored whole."""
     settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique)
     p = series(5, 3)
+    reused = batch([{"tag": TAGS[0], "value": 99.0, "ts": BASE_MS + 500}], seq=2)
+    rebooted = [batch([{"tag": TAGS[k % 3], "value": 50.0 + k, "ts": BASE_MS + 60_000 + k}
+                       for k in range(b * 3, b * 3 + 3)], seq=b + 1) for b in range(3)]
     async with running(Service(settings)) as svc:
-        # seq 1, 2, 2 again (different values: must not overwrite), 5 (gap of 3, 4)
-        again = batch([{"tag": TAGS[0], "value": 99.0, "ts": BASE_MS + 5000}], seq=2)
-        await publish_all(mosquitto.port, "320921", ENT, [p[0], p[1], again, p[4]])
-        await wait_for(lambda: svc.health()["counters"]["duplicate_batches"] == 1,
-                       what="duplicate counted")
-        await wait_for(lambda: count_points(influxdb.url, unique), expect=lambda n: n == 9,
-                       what="9 points")
+        # 1, 2, 2 redelivered, 2 reused with a new reading, 5 (3 and 4 missing)
+        await publish_all(mosquitto.port, "320921", ENT, [p[0], p[1], p[1], reused, p[4]])
+        await publish_all(mosquitto.port, "320921", ENT, rebooted)
+        expected = 3 + 3 + 1 + 3 + 9
+        await wait_for(lambda: count_points(influxdb.url, unique), expect=lambda n: n == expected,
+                       what=f"{expected} points")
+        await wait_for(lambda: svc.sink.stored.total() == expected, what="all stored")
         health = svc.health()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.http_port}") as http:
+            metrics = (await http.get("/metrics")).text
+    assert health["counters"]["duplicate_batches"] == 1
+    assert health["counters"]["received"] == expected
     assert health["counters"]["missing_batches"] == 2
+    assert f"hazmon_rules_readings_total {expected}" in metrics.splitlines()
+    for status in ("reset", "resent", "gap", "duplicate"):
+        assert f'hazmon_ingest_seq_total{{status="{status}"}} 1' in metrics.splitlines()
     rows = await influx_query(influxdb.url, unique, "SELECT value FROM telemetry WHERE value = 99")
-    assert rows == []
+    assert len(rows) == 1
+
+
+async def test_a_gap_left_open_is_a_data_alarm_until_the_batches_come(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
+) -> None:
+    settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique,
+                             ingest={"gap_grace_s": 0.3}, alarms={"tick_s": 0.1})
+    p = series(4, 3)
+    key = (ENT, "@", "data_gap")
+
+    async with running(Service(settings)) as svc:
+        store = svc.alarm_store
+        assert store is not None
+        await publish_all(mosquitto.port, "320921", ENT, [p[0], p[3]])
+        alarm = await wait_for(lambda: store.open_by_key(key), what="data_gap alarm")
+        assert alarm.is_active
+        assert alarm.details == {"missing": 2, "ranges": [[2, 3]]}
+        assert "数据缺失" in alarm.message
+        assert "批次序号 2–3" in alarm.message
+        await publish_all(mosquitto.port, "320921", ENT, [p[2], p[1]])  # late, reordered
+
+        async def cleared() -> bool:
+            a = await store.get(alarm.id)
+            return a is not None and not a.is_active
+
+        await wait_for(cleared, what="data_gap cleared")
+        assert await count_points(influxdb.url, unique) == 12
+        await publish_all(mosquitto.port, "320921", ENT, [series(6, 3)[5]])  # 6: 5 missing
+        await wait_for(lambda: svc.ingest.sequences.missing == 1, what="a new gap")
+
+    # the count and the open gap outlive the process
+    async with running(Service(settings)) as svc:
+        assert svc.ingest.sequences.counts(ENT) == {"opened": 3, "filled": 2, "missing": 1}
+        assert [g.label() for g in svc.ingest.sequences.open_gaps(ENT)] == ["5"]
+        store = svc.alarm_store
+        assert store is not None
+
+        async def raised_again() -> bool:
+            a = await store.open_by_key(key)
+            return a is not None and a.is_active
+
+        # not yet acknowledged, the cleared occurrence comes back (ISA-18.2), naming 5
+        await wait_for(raised_again, what="data_gap raised again")
+        again = await store.open_by_key(key)
+        assert again is not None
+        assert again.id == alarm.id
+        assert again.message.endswith("（批次序号 5）")
 
 
 async def test_gateway_status_tracked(
