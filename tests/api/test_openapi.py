@@ -25,8 +25,10 @@ from hazmon.testing.influxdb import InfluxDB
 from tests.api import influx_support
 from tests.api.conftest import SIMULATED
 from tests.api.support import ENT, ENT2, HS_B, MINUTE, T0, TAG_A, TAG_B, FakeClock, signal
+from tests.real_parts import missing
 
-schemathesis = pytest.importorskip("schemathesis")
+schemathesis = pytest.importorskip(
+    "schemathesis", reason=missing("schemathesis", "pip install -e '.[dev]'"))
 from hypothesis import HealthCheck, settings  # noqa: E402 - after the skip check
 
 

@@ -41,13 +41,14 @@ from tests.api import influx_support as ifx
 from tests.api.conftest import SIMULATED
 from tests.api.support import HS_A, HS_B, TAG_A, TAG_A2, TAG_B, signal
 from tests.conftest import ENT, ENT2
+from tests.real_parts import missing
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(CHROMIUM is None,
-                       reason="Debian `chromium` is not installed (apt-get install chromium)"),
+                       reason=missing("Chromium (Debian `chromium`)", "apt-get install chromium")),
 ]
 
 # Without the background-networking flags Chromium keeps calling home on a closed network.
