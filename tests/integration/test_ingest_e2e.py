@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+import aiomqtt
 import httpx
 import orjson
 import pytest
@@ -255,17 +255,51 @@ async def test_gateway_status_tracked(
 
 
 async def test_owned_regions_limit_subscriptions(
-    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
+    tmp_path: Path, own_broker: Mosquitto, influxdb: InfluxDB, unique: str
 ) -> None:
-    settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique,
-                             mqtt={"regions": ["320921"]})
-    async with running(Service(settings)) as svc:
-        assert svc.health()["broker"]["subscriptions"] == ["hazmon/v1/320921/+/+"]
-        await publish_all(mosquitto.port, "320902", ENT2,
-                          [batch([{"tag": "MHS-02.V201.TT01", "value": 20.0, "ts": BASE_MS}])])
-        await publish_all(mosquitto.port, "320921", ENT,
-                          [batch([{"tag": TAGS[0], "value": 1.0, "ts": BASE_MS}])])
-        await wait_for(lambda: count_points(influxdb.url, unique), expect=lambda n: n == 1,
-                       what="own region only")
-        await asyncio.sleep(0.3)
-        assert svc.health()["counters"]["mqtt_messages"] == 1
+    """Two instances owning different regions, on one broker: each takes its own region's
+    messages and none of the other's.
+
+    The broker delivers one publisher's messages to a subscriber in order, so once an
+    instance has stored its region's last batch, it has seen every message published
+    before it: a foreign one among them would be counted and stored by now."""
+    port = own_broker.port
+    a = make_settings(tmp_path / "a", port, influxdb.url, f"{unique}a",
+                      mqtt={"regions": ["320921"]})
+    b = make_settings(tmp_path / "b", port, influxdb.url, f"{unique}b",
+                      mqtt={"regions": ["320902"]})
+
+    def own(region: str, ent: str, tag: str, k: int) -> tuple[str, str, bytes]:
+        return region, ent, batch([{"tag": tag, "value": float(k), "ts": BASE_MS + k * 1000}],
+                                  seq=k)
+
+    def a_(k: int) -> tuple[str, str, bytes]:
+        return own("320921", ENT, TAGS[0], k)
+
+    def b_(k: int) -> tuple[str, str, bytes]:
+        return own("320902", ENT2, "MHS-02.V201.TT01", k)
+
+    async def publish(items: list[tuple[str, str, bytes]]) -> None:
+        async with aiomqtt.Client("127.0.0.1", port, identifier=f"pub-{unique}") as client:
+            for region, ent, payload in items:
+                await client.publish(f"hazmon/v1/{region}/{ent}/telemetry", payload, qos=1)
+
+    async def tags_in(db: str) -> set[str]:
+        return {r[2] for r in await influx_query(influxdb.url, db,
+                                                 'SELECT value, "tag" FROM telemetry')}
+
+    async with running(Service(a)) as sa, running(Service(b)) as sb:
+        assert sa.health()["broker"]["subscriptions"] == ["hazmon/v1/320921/+/+"]
+        assert sb.health()["broker"]["subscriptions"] == ["hazmon/v1/320902/+/+"]
+        # A's last batch comes after every B batch but the last; B's last after all of A's
+        await publish([b_(1), a_(1), b_(2), a_(2), b_(3), a_(3), b_(4)])
+        await wait_for(lambda: count_points(influxdb.url, f"{unique}a"),
+                       expect=lambda n: n >= 3, what="A's region stored")
+        assert sa.health()["counters"]["mqtt_messages"] == 3
+        await wait_for(lambda: count_points(influxdb.url, f"{unique}b"),
+                       expect=lambda n: n >= 4, what="B's region stored")
+        assert sb.health()["counters"]["mqtt_messages"] == 4
+    assert await count_points(influxdb.url, f"{unique}a") == 3
+    assert await count_points(influxdb.url, f"{unique}b") == 4
+    assert await tags_in(f"{unique}a") == {TAGS[0]}
+    assert await tags_in(f"{unique}b") == {"MHS-02.V201.TT01"}
