@@ -1,7 +1,7 @@
 """Per-gateway batch tracking (CONTRACT §3): duplicates by content, gaps by `seq`.
 
 A sequence number is never the reason a reading is lost. Whether a batch was received
-before is decided by what it carries — the (tag, time) of its readings — so a gateway
+before is decided by what it carries — its readings — so a gateway
 that restarts its counter after a reboot, or reuses a number, has its batches stored.
 `seq` serves only to notice batches that never arrived (gaps) and those that arrive
 late to fill them.
@@ -43,14 +43,14 @@ class SeqStatus(StrEnum):
 
 
 def batch_digest(readings: Sequence[Reading]) -> int | None:
-    """What identifies a batch's content: the (tag, time) of its readings, in order.
+    """What identifies a batch's content: tag, time, value and quality of its readings.
 
-    Values are left out on purpose: InfluxDB keeps one point per tag and time, so a
-    second batch with the same points can add nothing but an overwrite. None for a
-    batch with no valid reading: there is nothing to lose or to store twice."""
+    Values count: a gateway whose clock went back sends new values at times it used
+    before, and those must still reach the rules. None for a batch with no valid
+    reading: there is nothing to lose or to store twice."""
     if not readings:
         return None
-    return hash(tuple([(r.sensor.sensor.tag, r.ts_ms) for r in readings]))
+    return hash(tuple([(r.sensor.sensor.tag, r.ts_ms, r.value, r.quality) for r in readings]))
 
 
 @dataclass(slots=True)
@@ -106,6 +106,8 @@ class SequenceTracker:
         digest = batch_digest(readings)
         if digest is not None and digest in gw.digests:
             self.duplicates += 1
+            if seq is not None:
+                self._count_received(gw, enterprise, seq, now_ms)
             return SeqStatus.DUPLICATE
         newest = max((r.ts_ms for r in readings), default=None)
         status = SeqStatus.UNNUMBERED if seq is None else self._count(gw, enterprise, seq,
@@ -144,6 +146,16 @@ class SequenceTracker:
             gw.last = seq
             return SeqStatus.RESET
         return SeqStatus.RESENT
+
+    def _count_received(self, gw: _Gateway, enterprise: str, seq: int, now_ms: int) -> None:
+        """A duplicate's number still says the batch arrived (a resend under a new number
+        must not look like a gap); it never moves the counter back."""
+        if gw.last is None or seq > gw.last:
+            if gw.last is not None and seq > gw.last + 1 and not gw.resumed:
+                self._open(gw, Gap(enterprise, gw.last + 1, seq - 1, now_ms))
+            gw.last = seq
+        else:
+            self._fill(gw, seq)
 
     def _open(self, gw: _Gateway, gap: Gap) -> None:
         gw.gaps.append(gap)
