@@ -10,6 +10,11 @@ import pytest
 from hazmon.domain.registry import Registry, load_registry
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
+from tests.real_parts import (  # noqa: F401 - hooks: a missing real part is never silent
+    pytest_make_collect_report,
+    pytest_runtest_makereport,
+    pytest_terminal_summary,
+)
 from tests.support import REGISTRY_FILE
 
 _ids = itertools.count(1)

@@ -6,6 +6,7 @@ Readings also flow on to consumers (the rules stage) through `ReadingConsumer`.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Protocol
 
 from hazmon.core.clock import Clock, wall_ms
@@ -13,6 +14,7 @@ from hazmon.core.metrics import Metrics
 from hazmon.domain.reading import Reading
 from hazmon.domain.registry import Registry
 from hazmon.ingest.decode import Decoder, Reason, Rejection
+from hazmon.ingest.gaps import GapWatch
 from hazmon.ingest.gateways import GatewayTracker, StatusError, parse_status
 from hazmon.ingest.lineproto import LineEncoder
 from hazmon.ingest.rejects import RejectStore
@@ -41,6 +43,7 @@ class Ingest:
         settings: IngestSettings,
         metrics: Metrics,
         clock: Clock = wall_ms,
+        state_file: Path | None = None,
     ) -> None:
         self.settings = settings
         self.sink = sink
@@ -51,6 +54,9 @@ class Ingest:
         self.gateways = GatewayTracker()
         self.consumers: list[ReadingConsumer] = []
         self.set_registry(registry)
+        # Restores the sequence state (gaps, newest numbers) when `state_file` exists.
+        self.gaps = GapWatch(self.sequences, lambda: self.registry, settings.gap_grace_s,
+                             state_file)
         self.received = metrics.counter(
             "hazmon_ingest_received_readings_total", "Valid readings accepted for storage")
         self.batches = metrics.counter(
@@ -60,8 +66,8 @@ class Ingest:
         self.seq_events = metrics.counter(
             "hazmon_ingest_seq_total", "Telemetry batches by sequence status", ("status",))
         metrics.gauge("hazmon_ingest_seq_missing_batches",
-                      "Batches missing in sequence gaps since start",
-                      fn=lambda: self.sequences.gap_batches)
+                      "Batches missing now in sequence gaps (not arrived, not even late)",
+                      fn=lambda: self.sequences.missing)
 
     def set_registry(self, registry: Registry) -> None:
         self.registry = registry
@@ -82,7 +88,7 @@ class Ingest:
                 "rejected_payloads": int(self.rejects.batches.total()),
                 "rejected_readings": int(self.rejects.readings.total()),
                 "duplicate_batches": self.sequences.duplicates,
-                "missing_batches": self.sequences.gap_batches,
+                "missing_batches": self.sequences.missing,
             },
         }
 
@@ -132,20 +138,22 @@ class Ingest:
             return
         self.gateways.seen(enterprise, now_ms,
                            max((r.ts_ms for r in decoded.readings), default=None))
-        if decoded.seq is not None:
-            status = self.sequences.observe(enterprise, decoded.seq, now_ms)
-            self.seq_events.inc(1, status.value)
-            if status is SeqStatus.DUPLICATE:
-                self.batches.inc(1, "duplicate")
-                # Acknowledged behind the original, which may still wait for its write.
-                await self.sink.put([], ack)
-                return
-            if status is SeqStatus.GAP:
-                gap = self.sequences.gaps[-1]
-                log.warning("data gap from %s: %d batch(es) missing between seq %d and %d",
-                            enterprise, gap.missing, gap.after_seq, gap.before_seq)
-        self.batches.inc(1, "accepted")
         readings = decoded.readings
+        status = self.sequences.observe(enterprise, decoded.seq, readings, now_ms)
+        self.seq_events.inc(1, status.value)
+        if status is SeqStatus.DUPLICATE:
+            self.batches.inc(1, "duplicate")
+            # Acknowledged behind the original, which may still wait for its write.
+            await self.sink.put([], ack)
+            return
+        if status is SeqStatus.GAP:
+            gap = self.sequences.open_gaps(enterprise)[-1]
+            log.warning("data gap from %s: %d batch(es) missing, seq %s",
+                        enterprise, gap.missing, gap.label())
+        elif status is SeqStatus.RESET:
+            log.info("gateway %s restarted its batch counter at seq %s", enterprise,
+                     decoded.seq)
+        self.batches.inc(1, "accepted")
         self.received.inc(len(readings))
         await self.sink.put(self.encoder.encode(readings), ack)
         if readings:
@@ -167,7 +175,11 @@ class Ingest:
                                 payload, now_ms)
             return
         ts_ms = now_ms if ts is None else ts
-        newest = self.gateways.get(enterprise).newest_data_ms
+        gw = self.gateways.get(enterprise)
+        if state == "online" and (gw.state != "online" or gw.since_ms != ts_ms):
+            # Connected (again): a gateway that rebooted may count its batches from 0.
+            self.sequences.expect_reset(enterprise)
+        newest = gw.newest_data_ms
         if state == "offline" and newest is not None and ts_ms < newest:
             # A Last Will is composed when the gateway connects, so its ts is that old; the
             # broker sends it when the connection is lost. Dated no earlier than the newest

@@ -62,3 +62,6 @@ class IngestSettings(Section):
     max_readings: int = Field(default=1000, ge=1)
     rejects_kept: int = Field(default=1000, ge=1)
     rejects_file_bytes: int = Field(default=16 * 1024**2, ge=1024)
+    # A sequence gap still open after this long is a "数据缺失" alarm; shorter gaps are
+    # taken as reordering (the batch came a moment later).
+    gap_grace_s: float = Field(default=300.0, gt=0)

@@ -94,7 +94,8 @@ class Service:
                                    settings.ingest.rejects_kept,
                                    settings.ingest.rejects_file_bytes)
         self.ingest = Ingest(registry, self.sink, self.rejects, settings.ingest,
-                             self.metrics, clock)
+                             self.metrics, clock,
+                             state_file=data / "sequence-state.json")
         self.source = MqttSource(settings.mqtt, self.ingest.handle, self.topic_filters,
                                  self.metrics)
         self.alarms = AlarmService(alarm_store, directory=RegistryDirectory(registry),
@@ -150,6 +151,9 @@ class Service:
         # Closed before the connection: its last flush's acknowledgements go out on it.
         self._run(stack, tg, "influx-writer", self.sink.run(), finish=self.sink.stop)
         self._run(stack, tg, "rules-tick", self.rules.run(s.alarms.tick_s))  # saves on exit
+        # Gaps are saved "clean" on exit, after intake is held: nothing observed is missed.
+        self._run(stack, tg, "gap-watch",
+                  self.ingest.gaps.run(self.alarms, self.clock, s.alarms.tick_s))
         stack.callback(self.source.hold)  # intake: the first of the ingest parts to stop
         await self._start_http(stack, tg)
         self._run(stack, tg, "readiness", self._announce_ready())

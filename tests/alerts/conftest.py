@@ -12,6 +12,7 @@ import pytest
 from hazmon.alerts import AlarmService, AlarmStore, EscalationPolicy, UlidFactory
 from hazmon.testing.postgres import PostgresServer, find_pg_bindir
 from tests.alerts.support import DIRECTORY, FakeClock
+from tests.real_parts import missing
 
 # --- PostgreSQL ----------------------------------------------------------------------------
 
@@ -35,7 +36,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'alarms.db'}"
     server: PostgresServer | None = request.getfixturevalue("pg_server")
     if server is None:
-        pytest.skip("no PostgreSQL server binaries installed (apt-get install postgresql)")
+        pytest.skip(missing("PostgreSQL server binaries", "apt-get install postgresql"))
     return server.create_database()
 
 

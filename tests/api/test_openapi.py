@@ -35,8 +35,10 @@ from tests.api.support import (
     FakeClock,
     signal,
 )
+from tests.real_parts import missing
 
-schemathesis = pytest.importorskip("schemathesis")
+schemathesis = pytest.importorskip(
+    "schemathesis", reason=missing("schemathesis", "pip install -e '.[dev]'"))
 from hypothesis import HealthCheck, settings  # noqa: E402 - after the skip check
 
 

@@ -13,11 +13,14 @@ from pathlib import Path
 import pytest
 
 from bench.run import main
+from tests.real_parts import missing
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.mark.skipif(shutil.which("mosquitto_pub") is None, reason="mosquitto-clients missing")
+@pytest.mark.skipif(shutil.which("mosquitto_pub") is None,
+                    reason=missing("mosquitto-clients (mosquitto_pub)",
+                                   "apt-get install mosquitto-clients"))
 def test_benchmark_runs_tiny(tmp_path: Path) -> None:
     out, raw = tmp_path / "PERFORMANCE.md", tmp_path / "results.json"
     assert main(["--preset", "tiny", "--out", str(out), "--json", str(raw),

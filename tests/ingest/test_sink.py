@@ -173,16 +173,35 @@ async def test_an_empty_message_is_acked_in_its_place(h: Harness) -> None:
     assert h.fake.bodies == [body_of(lines("a", 1))]
 
 
-async def test_a_failing_ack_does_not_stop_the_writer(h: Harness) -> None:
+async def test_a_failing_ack_does_not_stop_the_writer(
+    h: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An ack that raises (the broker connection just went) is logged; the acks behind it
+    in the batch still run, and the writer goes on with the next messages."""
+    tried: list[str] = []
+
     def boom() -> None:
+        tried.append("a")
         raise RuntimeError("broker gone")
 
     await h.sink.put(lines("a", 1), boom)
     await h.put("b", lines("b", 1))
     h.start()
-    await until(lambda: h.acked == ["b"], "the ack after the failing one")
+    assert h.task is not None
+    await until(lambda: bool(tried), "the failing ack")
+    await until(lambda: h.task is not None and (h.task.done() or h.acked == ["b"]),
+                "the ack after the failing one, or the writer's end")
+    assert not h.task.done(), "the writer stopped on a failing ack"
+    assert h.acked == ["b"]  # the ack behind the failing one ran
+    assert "acknowledging a message failed" in caplog.text
     await h.put("c", lines("c", 1))
-    await until(lambda: h.acked == ["b", "c"], "the writer going on")
+    await until(lambda: h.task is not None and (h.task.done() or h.acked == ["b", "c"]),
+                "the next message's ack, or the writer's end")
+    assert not h.task.done(), "the writer stopped after a failing ack"
+    assert h.acked == ["b", "c"]
+    assert tried == ["a"]  # each ack runs once: a failed one is not retried by the writer
+    # the data of the message whose ack failed was written all the same
+    assert h.fake.lines() == lines("a", 1) + lines("b", 1) + lines("c", 1)
 
 
 # --- InfluxDB down: the spool -------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+import aiomqtt
 import httpx
 import orjson
 import pytest
@@ -159,23 +159,83 @@ async def test_malformed_inputs_keep_the_good_readings(
     assert any('"reason":"not_json"' in line and "{not json" in line for line in kept)
 
 
-async def test_duplicate_seq_is_not_stored_twice_and_gap_is_recorded(
+async def test_no_reading_is_lost_to_its_sequence_number(
     tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
 ) -> None:
+    """Duplicates are judged by content, not by `seq` (issue 12): the same batch twice is
+    stored and evaluated once; a reused number with new readings, and an early reboot
+    (counter back at 1), are stored whole."""
     settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique)
     p = series(5, 3)
+    reused = batch([{"tag": TAGS[0], "value": 99.0, "ts": BASE_MS + 500}], seq=2)
+    rebooted = [batch([{"tag": TAGS[k % 3], "value": 50.0 + k, "ts": BASE_MS + 60_000 + k}
+                       for k in range(b * 3, b * 3 + 3)], seq=b + 1) for b in range(3)]
     async with running(settings) as svc:
-        # seq 1, 2, 2 again (different values: must not overwrite), 5 (gap of 3, 4)
-        again = batch([{"tag": TAGS[0], "value": 99.0, "ts": BASE_MS + 5000}], seq=2)
-        await publish_all(mosquitto.port, "320921", ENT, [p[0], p[1], again, p[4]])
-        await wait_for(lambda: svc.health()["counters"]["duplicate_batches"] == 1,
-                       what="duplicate counted")
-        await wait_for(lambda: count_points(influxdb.url, unique), expect=lambda n: n == 9,
-                       what="9 points")
+        # 1, 2, 2 redelivered, 2 reused with a new reading, 5 (3 and 4 missing)
+        await publish_all(mosquitto.port, "320921", ENT, [p[0], p[1], p[1], reused, p[4]])
+        await publish_all(mosquitto.port, "320921", ENT, rebooted)
+        expected = 3 + 3 + 1 + 3 + 9
+        await wait_for(lambda: count_points(influxdb.url, unique), expect=lambda n: n == expected,
+                       what=f"{expected} points")
+        await wait_for(lambda: svc.sink.stored.total() == expected, what="all stored")
         health = svc.health()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.http_port}") as http:
+            metrics = (await http.get("/metrics")).text
+    assert health["counters"]["duplicate_batches"] == 1
+    assert health["counters"]["received"] == expected
     assert health["counters"]["missing_batches"] == 2
+    assert f"hazmon_rules_readings_total {expected}" in metrics.splitlines()
+    for status in ("reset", "resent", "gap", "duplicate"):
+        assert f'hazmon_ingest_seq_total{{status="{status}"}} 1' in metrics.splitlines()
     rows = await influx_query(influxdb.url, unique, "SELECT value FROM telemetry WHERE value = 99")
-    assert rows == []
+    assert len(rows) == 1
+
+
+async def test_a_gap_left_open_is_a_data_alarm_until_the_batches_come(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
+) -> None:
+    settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique,
+                             ingest={"gap_grace_s": 0.3}, alarms={"tick_s": 0.1})
+    p = series(4, 3)
+    key = (ENT, "@", "data_gap")
+
+    async with running(settings) as svc:
+        store = svc.alarm_store
+        assert store is not None
+        await publish_all(mosquitto.port, "320921", ENT, [p[0], p[3]])
+        alarm = await wait_for(lambda: store.open_by_key(key), what="data_gap alarm")
+        assert alarm.is_active
+        assert alarm.details == {"missing": 2, "ranges": [[2, 3]]}
+        assert "数据缺失" in alarm.message
+        assert "批次序号 2–3" in alarm.message
+        await publish_all(mosquitto.port, "320921", ENT, [p[2], p[1]])  # late, reordered
+
+        async def cleared() -> bool:
+            a = await store.get(alarm.id)
+            return a is not None and not a.is_active
+
+        await wait_for(cleared, what="data_gap cleared")
+        assert await count_points(influxdb.url, unique) == 12
+        await publish_all(mosquitto.port, "320921", ENT, [series(6, 3)[5]])  # 6: 5 missing
+        await wait_for(lambda: svc.ingest.sequences.missing == 1, what="a new gap")
+
+    # the count and the open gap outlive the process
+    async with running(settings) as svc:
+        assert svc.ingest.sequences.counts(ENT) == {"opened": 3, "filled": 2, "missing": 1}
+        assert [g.label() for g in svc.ingest.sequences.open_gaps(ENT)] == ["5"]
+        store = svc.alarm_store
+        assert store is not None
+
+        async def raised_again() -> bool:
+            a = await store.open_by_key(key)
+            return a is not None and a.is_active
+
+        # not yet acknowledged, the cleared occurrence comes back (ISA-18.2), naming 5
+        await wait_for(raised_again, what="data_gap raised again")
+        again = await store.open_by_key(key)
+        assert again is not None
+        assert again.id == alarm.id
+        assert again.message.endswith("（批次序号 5）")
 
 
 async def test_gateway_status_tracked(
@@ -194,17 +254,51 @@ async def test_gateway_status_tracked(
 
 
 async def test_owned_regions_limit_subscriptions(
-    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str
+    tmp_path: Path, own_broker: Mosquitto, influxdb: InfluxDB, unique: str
 ) -> None:
-    settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique,
-                             mqtt={"regions": ["320921"]})
-    async with running(settings) as svc:
-        assert svc.health()["broker"]["subscriptions"] == ["hazmon/v1/320921/+/+"]
-        await publish_all(mosquitto.port, "320902", ENT2,
-                          [batch([{"tag": "MHS-02.V201.TT01", "value": 20.0, "ts": BASE_MS}])])
-        await publish_all(mosquitto.port, "320921", ENT,
-                          [batch([{"tag": TAGS[0], "value": 1.0, "ts": BASE_MS}])])
-        await wait_for(lambda: count_points(influxdb.url, unique), expect=lambda n: n == 1,
-                       what="own region only")
-        await asyncio.sleep(0.3)
-        assert svc.health()["counters"]["mqtt_messages"] == 1
+    """Two instances owning different regions, on one broker: each takes its own region's
+    messages and none of the other's.
+
+    The broker delivers one publisher's messages to a subscriber in order, so once an
+    instance has stored its region's last batch, it has seen every message published
+    before it: a foreign one among them would be counted and stored by now."""
+    port = own_broker.port
+    a = make_settings(tmp_path / "a", port, influxdb.url, f"{unique}a",
+                      mqtt={"regions": ["320921"]})
+    b = make_settings(tmp_path / "b", port, influxdb.url, f"{unique}b",
+                      mqtt={"regions": ["320902"]})
+
+    def own(region: str, ent: str, tag: str, k: int) -> tuple[str, str, bytes]:
+        return region, ent, batch([{"tag": tag, "value": float(k), "ts": BASE_MS + k * 1000}],
+                                  seq=k)
+
+    def a_(k: int) -> tuple[str, str, bytes]:
+        return own("320921", ENT, TAGS[0], k)
+
+    def b_(k: int) -> tuple[str, str, bytes]:
+        return own("320902", ENT2, "MHS-02.V201.TT01", k)
+
+    async def publish(items: list[tuple[str, str, bytes]]) -> None:
+        async with aiomqtt.Client("127.0.0.1", port, identifier=f"pub-{unique}") as client:
+            for region, ent, payload in items:
+                await client.publish(f"hazmon/v1/{region}/{ent}/telemetry", payload, qos=1)
+
+    async def tags_in(db: str) -> set[str]:
+        return {r[2] for r in await influx_query(influxdb.url, db,
+                                                 'SELECT value, "tag" FROM telemetry')}
+
+    async with running(a) as sa, running(b) as sb:
+        assert sa.health()["broker"]["subscriptions"] == ["hazmon/v1/320921/+/+"]
+        assert sb.health()["broker"]["subscriptions"] == ["hazmon/v1/320902/+/+"]
+        # A's last batch comes after every B batch but the last; B's last after all of A's
+        await publish([b_(1), a_(1), b_(2), a_(2), b_(3), a_(3), b_(4)])
+        await wait_for(lambda: count_points(influxdb.url, f"{unique}a"),
+                       expect=lambda n: n >= 3, what="A's region stored")
+        assert sa.health()["counters"]["mqtt_messages"] == 3
+        await wait_for(lambda: count_points(influxdb.url, f"{unique}b"),
+                       expect=lambda n: n >= 4, what="B's region stored")
+        assert sb.health()["counters"]["mqtt_messages"] == 4
+    assert await count_points(influxdb.url, f"{unique}a") == 3
+    assert await count_points(influxdb.url, f"{unique}b") == 4
+    assert await tags_in(f"{unique}a") == {TAGS[0]}
+    assert await tags_in(f"{unique}b") == {"MHS-02.V201.TT01"}

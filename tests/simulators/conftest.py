@@ -8,6 +8,7 @@ from hazmon.simulators.plant import EnterprisePlant, build_plants
 from hazmon.simulators.registry_gen import GeneratedRegistry, generate_registry
 from hazmon.testing.mosquitto import Mosquitto
 from hazmon.testing.process import ServerStartError
+from tests.real_parts import missing
 
 
 @pytest.fixture(scope="session")
@@ -28,4 +29,4 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
         with Mosquitto(tmp_path_factory.mktemp("mq")) as mq:
             yield mq
     except ServerStartError as exc:
-        pytest.skip(f"no mosquitto: {exc}")
+        pytest.skip(missing(f"Mosquitto ({exc})", "apt-get install mosquitto"))
