@@ -23,7 +23,7 @@ from hazmon.rules.kind import GroupKind, Groups, SensorKind
 from hazmon.rules.kinds import GROUP_KINDS, SENSOR_KINDS
 from hazmon.rules.sensor import SensorState
 from hazmon.rules.window import SampleWindow
-from tests.rules.conftest import (
+from tests.rules.support import (
     CL2,
     ENT,
     FLOW,
