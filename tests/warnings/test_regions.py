@@ -17,8 +17,6 @@ from tests.conftest import ENT, ENT2
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "regions.example.yaml"
 
-OFFICIAL = '{name: 甲, duty: 值班, phone: "13800000000"}'
-
 
 def problems_of(text: str) -> list[str]:
     with pytest.raises(RegionsError) as info:
@@ -53,7 +51,8 @@ provinces:
 def test_the_example_loads_and_places_its_enterprise_in_its_park() -> None:
     regions = load_regions(EXAMPLE)
     place = regions.place(ENT)
-    assert place is not None and place.cell is not None
+    assert place is not None
+    assert place.cell is not None
     assert place.cell.kind is CellKind.CHEMICAL_PARK
     assert (place.cell.code, place.county and place.county.code, place.city and place.city.code,
             place.province.code) == ("320921401", "320921", "320900", "320000")
@@ -69,7 +68,8 @@ def test_the_example_covers_the_test_registrys_regions() -> None:
     regions = load_regions(EXAMPLE)
     for region in ("320921", "320902"):
         county = regions.county_of(region)
-        assert county is not None and county.code == region
+        assert county is not None
+        assert county.code == region
 
 
 # --- lookups ------------------------------------------------------------------------------
@@ -112,14 +112,18 @@ def test_officials_of_each_level_above_an_enterprise() -> None:
 def test_an_enterprise_is_placed_by_its_cell_only_within_its_registry_county() -> None:
     regions = parse_regions(tree())
     in_park = regions.enterprise_place(ENT, "320921")
-    assert in_park is not None and in_park.cell is not None and in_park.cell.code == "320921401"
+    assert in_park is not None
+    assert in_park.cell is not None
+    assert in_park.cell.code == "320921401"
     # The registry says another county: the registry wins, the cell is not trusted.
     text = tree().replace("        counties:\n", '        counties:\n'
                           '          - {code: "320902", name: 亭湖区}\n', 1)
     regions = parse_regions(text)
     elsewhere = regions.enterprise_place(ENT, "320902")
-    assert elsewhere is not None and elsewhere.cell is None
-    assert elsewhere.county is not None and elsewhere.county.code == "320902"
+    assert elsewhere is not None
+    assert elsewhere.cell is None
+    assert elsewhere.county is not None
+    assert elsewhere.county.code == "320902"
     assert regions.enterprise_place(ENT2, "320902") is not None  # no cell: its county
     assert regions.enterprise_place(ENT2, "110101") is None
 
@@ -162,13 +166,13 @@ def test_a_city_code_given_as_a_county_is_refused() -> None:
 
 
 def test_schema_errors_have_their_paths_and_lines_all_at_once() -> None:
-    text = f"""\
+    text = """\
 provinces:
   - code: "320001"
     name: 江苏省
     officials:
-      - {{name: 甲, duty: 值班, phone: "call me"}}
-      - {{name: 乙, duty: 值班, phone: "13800000000", email: not-an-address}}
+      - {name: 甲, duty: 值班, phone: "call me"}
+      - {name: 乙, duty: 值班, phone: "13800000000", email: not-an-address}
     cities:
       - code: "3209"
         name: 盐城市
@@ -177,7 +181,7 @@ provinces:
           - code: "320921"
             name: ""
             cells:
-              - {{code: "320921401", kind: industrial_zone, name: 园区, enterprises: [nope]}}
+              - {code: "320921401", kind: industrial_zone, name: 园区, enterprises: [nope]}
 """
     problems = problems_of(text)
     assert sorted(p.split(":")[0] for p in problems) == sorted([
