@@ -7,7 +7,7 @@ from hazmon.warnings.chain import ChainRole, ChainSource, resolve_chain
 
 
 def person(role: str, name: str) -> Contact:
-    return Contact(role=role, name=name, phone="13800000000")  # type: ignore[arg-type]
+    return Contact(role=role, name=name, phone="13800000000")
 
 
 ENTERPRISE = [person("principal", "总经理"), person("technical", "总工"),
