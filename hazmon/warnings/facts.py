@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from hazmon.alerts.lifecycle import Alarm
 from hazmon.domain.signal import Category, Priority
 
 # The threshold rules at the second level (GB 50493 二级报警, HH/LL); a vote at the second
@@ -45,6 +46,32 @@ class AlarmFact:
     @property
     def active(self) -> bool:
         return self.active_since_ms is not None
+
+
+def alarm_fact(alarm: Alarm, sensor_kind: str | None = None) -> AlarmFact | None:
+    """The fact of an alarm occurrence from the alarm store, or None when it does not
+    belong in the facts (not open, suppressed, out of service; see the module's doc).
+
+    The second level is the threshold rule's (HH/LL) or a vote's ``level`` detail; a
+    trend's predicted crossing is its ``predicted_ms`` detail (both set by the rules
+    engine on the raise). `sensor_kind` comes from the registry (SensorInfo.sensor.kind).
+    """
+    if not alarm.is_open or alarm.raised_at_ms is None:
+        return None
+    if alarm.suppressed is not None or alarm.out_of_service is not None:
+        return None
+    details = alarm.details
+    predicted = details.get("predicted_ms")
+    return AlarmFact(
+        id=alarm.id, rule=alarm.rule, category=alarm.category, priority=alarm.priority,
+        tag=alarm.tag, raised_at_ms=alarm.raised_at_ms,
+        active_since_ms=alarm.active_at_ms if alarm.is_active else None,
+        acked=alarm.is_acked,
+        second_level=alarm.rule in SECOND_LEVEL_RULES or details.get("level") == "second",
+        sensor_kind=sensor_kind,
+        predicted_at_ms=int(predicted) if isinstance(predicted, int | float) else None,
+        message=alarm.message,
+    )
 
 
 @dataclass(frozen=True, slots=True)
