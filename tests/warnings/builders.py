@@ -9,7 +9,7 @@ from hazmon.warnings.evaluate import Assessment
 from hazmon.warnings.facts import AlarmFact, EnterpriseFacts, GatewayFact, HazardSourceFacts
 from hazmon.warnings.levels import WarningLevel
 from tests.clock import T0
-from tests.conftest import ENT
+from tests.support import ENT
 
 _UNSET = -1
 

@@ -13,7 +13,7 @@ from hazmon.domain.regions import (
     load_regions,
     parse_regions,
 )
-from tests.conftest import ENT, ENT2
+from tests.support import ENT, ENT2
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "regions.example.yaml"
 

@@ -13,7 +13,7 @@ from hazmon.warnings.facts import AlarmFact, HazardSourceFacts
 from hazmon.warnings.levels import WarningLevel
 from hazmon.warnings.policy import WarningPolicy, parse_policy
 from tests.clock import MINUTE, T0
-from tests.conftest import ENT, ENT2
+from tests.support import ENT, ENT2
 from tests.warnings.builders import alarm, enterprise, outcome, source
 
 POLICY = WarningPolicy()

@@ -15,7 +15,7 @@ from hazmon.alerts.lifecycle import (
 from hazmon.domain.signal import Category, Priority
 from hazmon.warnings.facts import alarm_fact
 from tests.clock import MINUTE, T0
-from tests.conftest import ENT
+from tests.support import ENT
 
 
 def raised(rule: str = "high_high", tag: str | None = "T101", **details: object) -> Alarm:

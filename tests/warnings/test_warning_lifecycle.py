@@ -36,7 +36,7 @@ from hazmon.warnings.lifecycle import (
 )
 from hazmon.warnings.policy import WarningPolicy
 from tests.clock import MINUTE, T0
-from tests.conftest import ENT, ENT2
+from tests.support import ENT, ENT2
 from tests.warnings.builders import alarm, enterprise, source
 
 POLICY = WarningPolicy()

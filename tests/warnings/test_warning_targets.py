@@ -10,7 +10,7 @@ from hazmon.warnings.chain import resolve_chain
 from hazmon.warnings.levels import WarningLevel
 from hazmon.warnings.policy import WarningPolicy, parse_policy
 from hazmon.warnings.targets import PushPlan, RecipientKind, escalation_plan, push_plan
-from tests.conftest import ENT, ENT2
+from tests.support import ENT, ENT2
 
 REGIONS = load_regions(Path(__file__).resolve().parents[2] / "deploy" / "regions.example.yaml")
 POLICY = WarningPolicy()
