@@ -5,7 +5,8 @@ Pure computation over history rows fetched with one query (`AlarmStore.kpi_event
 
 - activation: each `raised` history entry (a reactivation of an unacknowledged occurrence
   counts again: the operator was alarmed again). Only activations inside
-  [since, until) count; simulated alarms are left out unless asked for.
+  [since, until) count; simulated alarms are left out unless asked for (the report
+  then says how many activations that left out).
 - alarms per 10 minutes: average = activations / (period / 10 min); peak = the most in
   one of the fixed 10-minute windows [since + k·10 min, since + (k+1)·10 min).
 - flood, fixed windows: % of those windows with more than 10 activations (EEMUA's
@@ -188,6 +189,8 @@ class KpiReport:
     by_enterprise: dict[str, KpiFigures] = field(default_factory=dict)
     by_region: dict[str, KpiFigures] = field(default_factory=dict)
     by_tier: dict[str, KpiFigures] = field(default_factory=dict)
+    # simulated activations in the scope and period that were left out (0 when included)
+    simulated_excluded: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -343,8 +346,10 @@ def report(rows: Sequence[AlarmEventRow], scope: KpiScope, since_ms: int, until_
            sensors: Sequence[SensorRef] = (), last_seen: LastSeen | None = None,
            include_simulated: bool = False) -> KpiReport:
     """The scope's figures and the same per enterprise, region (county) and tier (pure)."""
-    mine = [r for r in rows if scope.covers(r.enterprise, r.region, r.tier)
-            and (include_simulated or not r.simulated)]
+    covered = [r for r in rows if scope.covers(r.enterprise, r.region, r.tier)]
+    mine = [r for r in covered if include_simulated or not r.simulated]
+    excluded = sum(1 for r in covered if r.simulated and not include_simulated
+                   and r.event == "raised" and since_ms <= r.ts_ms < until_ms)
     in_scope = [s for s in sensors if scope.covers(s.enterprise, s.region, s.tier)]
 
     def split(key_row: Callable[[AlarmEventRow], str],
@@ -369,13 +374,15 @@ def report(rows: Sequence[AlarmEventRow], scope: KpiScope, since_ms: int, until_
         by_enterprise=split(lambda r: r.enterprise, lambda s: s.enterprise),
         by_region=split(lambda r: r.region, lambda s: s.region),
         by_tier=split(lambda r: tier(r.tier), lambda s: tier(s.tier)),
+        simulated_excluded=excluded,
     )
 
 
 async def kpi_report(store: AlarmStore, scope: KpiScope, since_ms: int, until_ms: int, *,
                      sensors: Sequence[SensorRef] = (), last_seen: LastSeen | None = None,
                      include_simulated: bool = False) -> KpiReport:
-    """Fetch the period's history in scope (one query) and compute the report."""
-    rows = await store.kpi_events(scope.alarm_filter(include_simulated), since_ms, until_ms)
+    """Fetch the period's history in scope (one query) and compute the report. Simulated
+    alarms are fetched even when left out, to say how many were."""
+    rows = await store.kpi_events(scope.alarm_filter(True), since_ms, until_ms)
     return report(rows, scope, since_ms, until_ms, sensors=sensors, last_seen=last_seen,
                   include_simulated=include_simulated)

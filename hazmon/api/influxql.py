@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hazmon.domain.registry import Enterprise
 from hazmon.ingest.influx import InfluxClient, InfluxRejected
 from hazmon.ingest.lineproto import MEASUREMENT, MEASUREMENT_SIM
 
@@ -29,6 +30,13 @@ def literal(value: str) -> str:
 
 def measurement(simulated: bool) -> str:
     return MEASUREMENT_SIM if simulated else MEASUREMENT
+
+
+def stored_simulated(enterprise: Enterprise, simulator: bool) -> bool:
+    """Whether a plant's readings are read from the simulated measurement: a simulated
+    plant's readings are all stored there (the decoder marks them), whoever asks, and a
+    simulator token reads nothing else."""
+    return simulator or enterprise.simulated
 
 
 def parse_duration_ms(text: str) -> int:

@@ -2,10 +2,16 @@
 period, as computed by hazmon.alerts.kpis (the definitions are in its docstring).
 
 The scope is the caller's, narrowed by the region / enterprise / tier filters; a filter
-outside the caller's scope gives an empty report. Simulated alarms are left out, except
-for a simulator, which sees only them: the simulated alarms of the enterprises flagged as
-simulated. Data availability counts the registry sensors in scope whose last reading
-(ApiContext.last_seen) is at or after the start of the period.
+outside the caller's scope gives an empty report. Data availability counts the registry
+sensors in scope whose last reading (ApiContext.last_seen) is at or after the start of
+the period.
+
+Simulated data (the simulated alarms, and the sensors of the plants flagged `simulated`
+in the registry) is counted when `include_simulated` says so; by default only when every
+enterprise in scope is simulated (a demo or drill centre), so a real centre's figures are
+never mixed with a simulator's. `simulated_data` says what was applied and what was left
+out. A simulator sees only simulated data: the simulated alarms of the enterprises
+flagged as simulated (asking it to leave them out gives an empty report).
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from hazmon.api.deps import (
 from hazmon.api.enterprises import visible_enterprises
 from hazmon.api.errors import BadRequest
 from hazmon.api.scope import Principal, Role
-from hazmon.domain.registry import Registry
+from hazmon.domain.registry import Enterprise, Registry
 from hazmon.domain.signal import Priority
 
 router = APIRouter(prefix="/kpis", tags=["kpis"], responses=ERROR_RESPONSES)
@@ -146,12 +152,30 @@ class CallerPublic(BaseModel):
     scope: str
 
 
+class SimulatedDataPublic(BaseModel):
+    requested: bool | None = Field(
+        description="the include_simulated parameter as sent; null: the default applied")
+    default: bool = Field(
+        description="what the default gives for this scope: true when every enterprise in "
+                    "it is simulated (and always for a simulator)")
+    enterprises: int = Field(description="enterprises in scope flagged simulated")
+    enterprises_in_scope: int
+    excluded_activations: int = Field(
+        description="simulated activations in the period left out (0 when included)")
+    excluded_sensors: int = Field(
+        description="sensors of simulated plants left out of data_availability "
+                    "(0 when included)")
+
+
 class KpiReportPublic(KpiFiguresPublic):
     caller: CallerPublic = Field(description="who asked: the token's role and scope")
     scope: KpiScopePublic = Field(description="the caller's scope narrowed by the filters")
     since: str
     until: str
-    include_simulated: bool
+    include_simulated: bool = Field(
+        description="whether simulated alarms and the sensors of simulated plants are "
+                    "counted in these figures (the parameter, or its default)")
+    simulated_data: SimulatedDataPublic
     by_enterprise: dict[str, KpiFiguresPublic]
     by_region: dict[str, KpiFiguresPublic] = Field(description="per county (6-digit region)")
     by_tier: dict[str, KpiFiguresPublic] = Field(
@@ -192,12 +216,19 @@ def kpi_scope(principal: Principal, region: str | None, enterprise: str | None,
     return KpiScope(flt.region_prefix, flt.enterprise, flt.tier)
 
 
-def sensors_in_scope(registry: Registry, principal: Principal, region: str | None,
-                     enterprise: str | None) -> list[SensorRef]:
-    """The registry sensors of the enterprises the caller sees (the report narrows them to
-    its scope, tier included)."""
+def default_include_simulated(principal: Principal, enterprises: list[Enterprise]) -> bool:
+    """Simulated data is counted by default only where there is nothing else: a simulator,
+    or a scope whose every enterprise is simulated (a demo). A scope without enterprises
+    has no data either way."""
+    return principal.simulated_only or (bool(enterprises)
+                                        and all(e.simulated for e in enterprises))
+
+
+def sensors_in_scope(registry: Registry, enterprises: list[Enterprise]) -> list[SensorRef]:
+    """The registry sensors of `enterprises` (the report narrows them to its scope, tier
+    included)."""
     out: list[SensorRef] = []
-    for ent in visible_enterprises(registry, principal, region, enterprise):
+    for ent in enterprises:
         for info in registry.sensors_of(ent.code).values():
             hs = registry.hazard_sources.get((ent.code, info.hazard_source.code))
             out.append(SensorRef(ent.code, info.sensor.tag, ent.region,
@@ -215,6 +246,9 @@ async def get_kpis(
     from_: Annotated[str | None, Query(alias="from", pattern=TIME_PATTERN,
                                        description="default: `to` - 24 h")] = None,
     to: Annotated[str | None, Query(pattern=TIME_PATTERN, description="default: now")] = None,
+    include_simulated: Annotated[bool | None, Query(
+        description="count simulated alarms and the sensors of simulated plants; default: "
+                    "only when every enterprise in scope is simulated")] = None,
 ) -> KpiReportPublic:
     to_ms = time_param("to", to, ctx.clock())
     from_ms = time_param("from", from_, max(0, to_ms - DEFAULT_PERIOD_MS))
@@ -222,16 +256,31 @@ async def get_kpis(
         raise BadRequest("from must be before to")
     if to_ms - from_ms > MAX_PERIOD_MS:
         raise BadRequest("the period is limited to 366 days")
-    include_simulated = principal.simulated_only
+    enterprises = visible_enterprises(registry, principal, region, enterprise)
+    default = default_include_simulated(principal, enterprises)
+    include = default if include_simulated is None else include_simulated
     scope = kpi_scope(principal, region, enterprise, tier)
-    if scope is None:  # a filter outside the caller's scope: nothing in it
+    excluded_sensors = 0
+    if scope is None or (principal.simulated_only and not include):
+        # a filter outside the caller's scope, or a simulator asked for no simulated data
         result = report([], KpiScope(region, enterprise, tier), from_ms, to_ms,
-                        include_simulated=include_simulated)
+                        include_simulated=include)
     else:
+        counted = [e for e in enterprises if include or not e.simulated]
+        left_out = [e for e in enterprises if not include and e.simulated]
+        excluded_sensors = sum(1 for s in sensors_in_scope(registry, left_out)
+                               if scope.covers(s.enterprise, s.region, s.tier))
         result = await kpi_report(
-            ctx.alarm_store, scope, from_ms, to_ms,
-            sensors=sensors_in_scope(registry, principal, region, enterprise),
+            ctx.alarm_store, scope, from_ms, to_ms, sensors=sensors_in_scope(registry, counted),
             last_seen=None if ctx.last_seen is unknown_last_seen else ctx.last_seen,
-            include_simulated=include_simulated)
+            include_simulated=include)
+    simulated_data = {
+        "requested": include_simulated, "default": default,
+        "enterprises": sum(1 for e in enterprises if e.simulated),
+        "enterprises_in_scope": len(enterprises),
+        "excluded_activations": result.simulated_excluded,
+        "excluded_sensors": excluded_sensors,
+    }
     return KpiReportPublic.model_validate(
-        {**result.to_dict(), "caller": {"role": principal.role, "scope": principal.scope}})
+        {**result.to_dict(), "simulated_data": simulated_data,
+         "caller": {"role": principal.role, "scope": principal.scope}})

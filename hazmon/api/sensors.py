@@ -25,7 +25,7 @@ from hazmon.api.deps import (
 )
 from hazmon.api.enterprises import GatewayStateQuery, PriorityQuery, visible_enterprises
 from hazmon.api.live import GatewayPublic, WorstAlarm, alarm_index, gateway_of, worst_public
-from hazmon.domain.registry import SensorKind
+from hazmon.domain.registry import Registry, SensorKind
 from hazmon.ingest.influx import InfluxError
 
 log = logging.getLogger(__name__)
@@ -111,20 +111,28 @@ async def list_sensors(
     chunk, nxt = offset_page(items, limit, offset)
     available = True
     if last and chunk:
-        available = await _fill_last(ctx, chunk, principal.simulated_only)
+        available = await _fill_last(ctx, registry, chunk, principal.simulated_only)
     return SensorPage(items=chunk, total=len(items), limit=limit, offset=offset,
                       next_offset=nxt, last_available=available)
 
 
-async def _fill_last(ctx: Ctx, chunk: list[SensorPublic], simulated: bool) -> bool:
+async def _fill_last(ctx: Ctx, registry: Registry, chunk: list[SensorPublic],
+                     simulator: bool) -> bool:
     if ctx.influx is None:
         return False
     now = ctx.clock()
-    enterprises = sorted({s.enterprise for s in chunk})
+    # each plant's readings from the measurement they are stored in: one query for the
+    # simulated plants of the page, one for the real ones
+    by_measurement: dict[bool, list[str]] = {}
+    for code in sorted({s.enterprise for s in chunk}):
+        sim = influxql.stored_simulated(registry.enterprises[code], simulator)
+        by_measurement.setdefault(sim, []).append(code)
+    found: dict[tuple[str, str], influxql.LastReading] = {}
     try:
-        found = await influxql.last_readings(
-            ctx.influx, ctx.influx_database, enterprises,
-            now - ctx.last_reading_window_ms, now + 300_000, simulated)
+        for sim, enterprises in sorted(by_measurement.items()):
+            found.update(await influxql.last_readings(
+                ctx.influx, ctx.influx_database, enterprises,
+                now - ctx.last_reading_window_ms, now + 300_000, sim))
     except InfluxError as exc:
         # the registry is still worth showing without the last values
         log.warning("sensor list without last readings: %s", exc)

@@ -75,8 +75,9 @@ async def get_telemetry(
         max_length=12, description="bucket length: 500ms, 10s, 5m, 1h, 1d")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_POINTS, description="raw points per tag")]
     = MAX_POINTS,
-    simulated: Annotated[bool, Query(
-        description="the simulated measurement (always, for a simulator token)")] = False,
+    simulated: Annotated[bool | None, Query(
+        description="read the simulated measurement; default: the enterprise's own "
+                    "`simulated` flag (always true for a simulator token)")] = None,
 ) -> TelemetryPublic:
     code = enterprise or principal.enterprise
     if code is None:
@@ -106,7 +107,8 @@ async def get_telemetry(
                              f" use at least {-(-smallest // 1000)}s for this range")
     if ctx.influx is None:
         raise Unavailable("no InfluxDB configured")
-    sim = simulated or principal.simulated_only
+    sim = (influxql.stored_simulated(ent, principal.simulated_only) if simulated is None
+           else simulated or principal.simulated_only)
     db = ctx.influx_database
     series: list[Series] = []
     if every_ms is None:

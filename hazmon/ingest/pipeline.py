@@ -94,6 +94,8 @@ class Ingest:
 
     async def _handle(self, topic: str, payload: bytes, ack: Ack) -> None:
         now_ms = self.clock()
+        # the minute's summary of rejections is due even if the bad payloads have stopped
+        self.rejects.log.flush(now_ms)
         try:
             route = parse_topic(topic)
         except TopicError as exc:

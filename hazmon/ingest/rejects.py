@@ -2,7 +2,9 @@
 
 Recent rejections stay in memory for the API; all of them go to a JSON-lines file that
 rotates once at a size limit (one previous file kept), so a flood of bad input can
-neither fill the disk nor hide the first examples of a new fault.
+neither fill the disk nor hide the first examples of a new fault. Nor can it flood the
+log: payloads rejected whole are logged through hazmon.ingest.rejectlog (the first of
+each enterprise and reason, then a summary a minute).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import orjson
 
 from hazmon.ingest.decode import Rejection
+from hazmon.ingest.rejectlog import RejectLog
 from hazmon.service.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -71,9 +74,10 @@ def _json_line(rec: RejectRecord) -> bytes:
 class RejectStore:
     def __init__(
         self, metrics: Metrics, path: Path | None = None, kept: int = 1000,
-        file_bytes: int = 16 * 1024**2,
+        file_bytes: int = 16 * 1024**2, reject_log: RejectLog | None = None,
     ) -> None:
         self.recent: deque[RejectRecord] = deque(maxlen=kept)
+        self.log = reject_log or RejectLog()
         self.path = path
         self.file_bytes = file_bytes
         self.batches = metrics.counter(
@@ -97,7 +101,7 @@ class RejectStore:
             if rej.index is None:
                 self.batches.inc(1, ent, rej.reason.value)
                 item: Any = _payload_for_inspection(payload)
-                log.warning("rejected payload on %s: %s: %s", topic, rej.reason, rej.detail)
+                self.log.rejected(now_ms, topic, ent, rej.reason.value, rej.detail)
             else:
                 self.readings.inc(1, ent, rej.reason.value)
                 item = rej.item
