@@ -23,9 +23,10 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -69,6 +70,7 @@ FLAGS = [
 ]
 WIDTH, HEIGHT = 1920, 1080
 WAIT_MS = 10_000  # the longest any page condition is waited for
+T = TypeVar("T")
 
 
 def require_browser() -> str:
@@ -261,9 +263,12 @@ async def test_page_alarm_ack_sensor_and_kpis(watched: Watched, site: Site, tmp_
     await expect(page.locator(f'[data-hs="{ENT2}/{HS_B}"]')).to_have_attribute(
         "data-priority", "critical")
     await expect(page.locator("#alarm-list .sim")).to_have_count(1)
-    # the map: the located enterprise is a site, the other one is listed without coordinates
-    await expect(page.locator("#map g.site")).to_have_count(1)
-    await expect(page.locator(f'#map g.site[data-enterprise="{ENT}"]')).to_be_visible()
+    # the map: Jiangsu's boundaries, the located enterprise a marker, the other one listed
+    # without coordinates
+    await expect(page.locator("#map")).to_have_attribute("data-markers", "1")
+    m = await map_state(page)
+    assert (m["map"], m["features"]) == ("p32", 13)
+    assert [(s["enterprise"], s["prio"]) for s in m["sites"]] == [(ENT, "medium")]
     await expect(page.locator("#map-note .dot-label.p-critical")).to_have_count(1)
 
     # an alarm raised now arrives over the stream
@@ -277,8 +282,7 @@ async def test_page_alarm_ack_sensor_and_kpis(watched: Watched, site: Site, tmp_
     await expect(item.locator(".a-state")).to_have_text("未确认")
     await expect(page.locator(f'[data-hs="{ENT}/{HS_A}"]')).to_have_attribute(
         "data-priority", "high")
-    await expect(page.locator(f'#map g.site[data-enterprise="{ENT}"]')).to_have_class(
-        "site p-high")
+    assert await until(lambda: map_prios(page), [(ENT, "high")]) == [(ENT, "high")]
 
     # 确认 acknowledges it: the API says so, and the list shows it
     await item.locator(".act-ack").click()
@@ -321,7 +325,7 @@ async def test_page_alarm_ack_sensor_and_kpis(watched: Watched, site: Site, tmp_
     await page.select_option("#f-tier", "4")
     await expect(page.locator("#hs-grid .hs-card")).to_have_count(1)
     await expect(page.locator("#alarm-list li")).to_have_count(1)
-    await expect(page.locator("#map g.site")).to_have_count(0)
+    await expect(page.locator("#map")).to_have_attribute("data-markers", "0")
     await page.select_option("#f-tier", "")
     await expect(page.locator("#hs-grid .hs-card")).to_have_count(2)
     await expect(page.locator("#alarm-list li")).to_have_count(4)
@@ -387,6 +391,39 @@ async def test_page_alarm_ack_sensor_and_kpis(watched: Watched, site: Site, tmp_
     foreign = [u for u in watched.requests if not u.startswith((site.base, "data:", "about:"))]
     assert foreign == [], "the page must load nothing from elsewhere"
     await asyncio.to_thread(keep, shots)
+
+
+# The map's ECharts instance, read through the page's own copy of the module.
+MAP_STATE = """async () => {
+  const echarts = await import('/static/vendor/echarts/echarts.esm.min.mjs');
+  const o = echarts.getInstanceByDom(document.querySelector('#map')).getOption();
+  const map = o.geo[0].map;
+  return {
+    map, features: echarts.getMap(map).geoJSON.features.length,
+    sites: o.series.find((s) => s.id === 'sites').data.map((d) => ({
+      name: d.name, enterprise: d.enterprise, enterprises: d.enterprises, prio: d.prio,
+      color: d.itemStyle.color })),
+  };
+}"""
+
+
+async def map_state(page: Page) -> dict[str, Any]:
+    got: dict[str, Any] = await page.evaluate(MAP_STATE)
+    return got
+
+
+async def until(read: Callable[[], Awaitable[T]], want: T) -> T:
+    """read() once it gives `want`, or its last value after WAIT_MS (as expect() waits)."""
+    deadline = time.monotonic() + WAIT_MS / 1000
+    got = await read()
+    while got != want and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+        got = await read()
+    return got
+
+
+async def map_prios(page: Page) -> list[tuple[str, str]]:
+    return [(s["enterprise"], s["prio"]) for s in (await map_state(page))["sites"]]
 
 
 def keep(shots: list[Path]) -> None:
