@@ -18,8 +18,10 @@ when that is set.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
+import re
 import shutil
 import socket
 import time
@@ -34,17 +36,19 @@ import uvicorn
 
 from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory, UlidFactory
 from hazmon.api import ApiContext, TokenStore, create_app
-from hazmon.domain.registry import Registry
+from hazmon.domain.registry import Registry, parse_registry
 from hazmon.domain.signal import Priority
 from hazmon.ingest.gateways import GatewayTracker
+from hazmon.simulators.registry_gen import generate_registry
 from hazmon.testing.influxdb import InfluxDB
 from tests.api import influx_support as ifx
-from tests.api.conftest import SIMULATED
-from tests.api.support import HS_A, HS_B, TAG_A, TAG_A2, TAG_B, signal
+from tests.api.registry_support import flagged
+from tests.api.support import HS_A, HS_B, TAG_A, TAG_A2, TAG_B, TAG_B2, signal
 from tests.conftest import ENT, ENT2
 
 try:
     from playwright.async_api import (
+        Browser,
         ConsoleMessage,
         Page,
         Request,
@@ -129,19 +133,21 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-@pytest.fixture
-async def site(store: AlarmStore, registry: Registry, influxdb: InfluxDB, unique: str
-               ) -> AsyncIterator[Site]:
+@contextlib.asynccontextmanager
+async def serving(store: AlarmStore, registry: Registry, influxdb: InfluxDB, unique: str
+                  ) -> AsyncIterator[Site]:
+    """The API and page over `registry` on a loopback port, with a province token for 32."""
     await ifx.create_db(influxdb.url, unique)
     influx = ifx.client(influxdb.url, unique)
     alarms = AlarmService(store, directory=RegistryDirectory(registry), clock=now_ms,
                           ids=UlidFactory())
     tokens = await TokenStore.open(store.db)
     seen: dict[tuple[str, str], int] = {}
+    simulated = frozenset(c for c, e in registry.enterprises.items() if e.simulated)
     ctx = ApiContext(
         registry=lambda: registry, alarms=alarms, alarm_store=store, tokens=tokens,
         gateways=GatewayTracker(), health=lambda: {"status": "ok"}, clock=now_ms,
-        influx=influx, influx_database=unique, simulated_enterprises=lambda: SIMULATED,
+        influx=influx, influx_database=unique, simulated_enterprises=lambda: simulated,
         sse_heartbeat_s=1.0, last_seen=lambda e, t: seen.get((e, t)),
     )
     token, _ = await tokens.create("province", "32", "web-test", now_ms())
@@ -168,25 +174,55 @@ async def site(store: AlarmStore, registry: Registry, influxdb: InfluxDB, unique
 
 
 @pytest.fixture
-async def watched() -> AsyncIterator[Watched]:
+async def site(store: AlarmStore, influxdb: InfluxDB, unique: str) -> AsyncIterator[Site]:
+    """The test registry, its second enterprise flagged simulated: a mixed centre."""
+    async with serving(store, flagged(ENT2), influxdb, unique) as s:
+        yield s
+
+
+# A demo centre: the generated registry (every enterprise simulated) over all its regions.
+DEMO_REGIONS = ("320921", "320902", "321002", "320707", "320412")
+
+
+@pytest.fixture
+async def demo(store: AlarmStore, influxdb: InfluxDB, unique: str) -> AsyncIterator[Site]:
+    gen = generate_registry(12, seed=19, regions=DEMO_REGIONS)
+    registry = parse_registry(gen.yaml_text, "demo registry")
+    async with serving(store, registry, influxdb, unique) as s:
+        yield s
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
     chromium = require_browser()
     async with async_playwright() as pw:
         # Chromium's sandbox cannot start as root; a normal user keeps it
-        browser = await pw.chromium.launch(executable_path=chromium, headless=True,
-                                           chromium_sandbox=os.geteuid() != 0, args=FLAGS)
+        b = await pw.chromium.launch(executable_path=chromium, headless=True,
+                                     chromium_sandbox=os.geteuid() != 0, args=FLAGS)
         try:
-            context = await browser.new_context(viewport={"width": WIDTH, "height": HEIGHT},
-                                                device_scale_factor=1)
-            context.set_default_timeout(WAIT_MS)
-            page = await context.new_page()
-            w = Watched(page)
-            page.on("console", w.on_console)
-            page.on("pageerror", w.on_page_error)
-            page.on("request", w.on_request)
-            page.on("response", w.on_response)
-            yield w
+            yield b
         finally:
-            await browser.close()
+            await b.close()
+
+
+async def open_page(browser: Browser, width: int, height: int, *, touch: bool = False
+                    ) -> Watched:
+    context = await browser.new_context(viewport={"width": width, "height": height},
+                                        device_scale_factor=1, has_touch=touch,
+                                        is_mobile=touch)
+    context.set_default_timeout(WAIT_MS)
+    page = await context.new_page()
+    w = Watched(page)
+    page.on("console", w.on_console)
+    page.on("pageerror", w.on_page_error)
+    page.on("request", w.on_request)
+    page.on("response", w.on_response)
+    return w
+
+
+@pytest.fixture
+async def watched(browser: Browser) -> Watched:
+    return await open_page(browser, WIDTH, HEIGHT)
 
 
 async def seed(site: Site) -> None:
@@ -199,6 +235,13 @@ async def seed(site: Site) -> None:
     await ifx.write(site.influx_url, site.db, site.registry, ENT, level + pressure)
     for tag, t, _ in level + pressure:
         site.last_seen[(ENT, tag)] = max(t, site.last_seen.get((ENT, tag), 0))
+    # the simulated plant's readings go to telemetry_sim, as the simulator stores them
+    temp = [(TAG_B, t, 38.0 + 0.8 * math.sin(i / 7))
+            for i, t in enumerate(range(now - 3_600_000, now, 30_000))]
+    gas = [(TAG_B2, t, 2.5) for t in range(now - 1_800_000, now, 60_000)]
+    await ifx.write(site.influx_url, site.db, site.registry, ENT2, temp + gas, simulated=True)
+    for tag, t, _ in temp + gas:
+        site.last_seen[(ENT2, tag)] = max(t, site.last_seen.get((ENT2, tag), 0))
     a = site.alarms
     crit = await a.handle_signal(signal(
         enterprise=ENT2, hazard_source=HS_B, tag=TAG_B, rule="high_high", ts=now - 900_000,
@@ -350,26 +393,38 @@ async def test_page_alarm_ack_sensor_and_kpis(watched: Watched, site: Site, tmp_
     # KPI panel: the report's figures, data availability per enterprise from it
     await page.click("#tabs [data-view=kpi]")
     await expect(page.locator("#kpi-cards .card")).to_have_count(8)
-    await expect(page.locator("#kpi-avail tr[data-enterprise]")).to_have_count(2)
+    # the simulated plant is left out of the per-enterprise table too
+    await expect(page.locator("#kpi-avail tr[data-enterprise]")).to_have_count(1)
     cards = await page.locator("#kpi-cards .card").evaluate_all(
         "cs => cs.map(c => [c.querySelector('.card-label').textContent, "
         "c.querySelector('.card-value').textContent])")
-    # real alarms of the last 24 h: the medium, the low and the one raised above (the
+    # a mixed centre: 含模拟数据 is off by default and the page says what it leaves out.
+    # Real alarms of the last 24 h: the medium, the low and the one raised above (the
     # critical one is simulated); ENT's level and pressure report, its GD03 does not
+    await expect(page.locator("#kpi-sim")).not_to_be_checked()
+    await expect(page.locator("#kpi-sim-note")).to_have_text(
+        "未计入模拟数据：已排除模拟企业 1 家的报警激活 1 次、传感器 2 个。打开“含模拟数据”可计入。")
     assert dict(cards) == {
         "报警激活数": "3", "平均报警率": "0.02 /10分钟", "10分钟峰值": "1",
         "泛滥时间占比": "0 %", "确认时间（中位数）": cards[4][1], "颤振报警": "0",
-        "陈旧报警": "0", "数据可用率": "40 %",
+        "陈旧报警": "0", "数据可用率": "66.67 %",
     }
     avail = '#kpi-avail tr[data-enterprise="{}"] .avail'
     await expect(page.locator(avail.format(ENT))).to_have_text("66.7 %")
-    await expect(page.locator(avail.format(ENT2))).to_have_text("0.0 %")
     await expect(page.locator("#kpi-bad tbody tr")).to_have_count(3)
     legend = page.locator("#kpi-mix-legend")
     await expect(legend).to_contain_text("紧急 0（0%，目标≈5%）")
     await expect(legend).to_contain_text("中 1 · 低 1（66.67%，目标≈80%）")
     await quiet(page)
     await page.screenshot(path=shot("kpi"))
+    # switched on: the simulated plant's critical alarm and its two reporting sensors count
+    await page.click("label.switch")
+    await expect(page.locator("#kpi-sim")).to_be_checked()
+    await expect(page.locator("#kpi-sim-note")).to_contain_text("已计入模拟数据")
+    await expect(page.locator("#kpi-cards .card").first.locator(".card-value")).to_have_text("4")
+    await expect(page.locator("#kpi-cards .card").last.locator(".card-value")).to_have_text("80 %")
+    await expect(page.locator(avail.format(ENT2))).to_have_text("100.0 %")
+    await expect(page.locator("#kpi-mix-legend")).to_contain_text("紧急 1")
 
     # the sensor tab brings back the sensor chosen before; 返回总览 goes back to the grid
     await page.click("#tabs [data-view=sensor]")
@@ -378,6 +433,15 @@ async def test_page_alarm_ack_sensor_and_kpis(watched: Watched, site: Site, tmp_
     await page.click("#back")
     await expect(page.locator("#hs-grid .hs-card")).to_have_count(2)
     await expect(page.locator("#tabs [data-view=overview]")).to_have_class("active")
+
+    # the simulated plant's latest values, read from its own measurement
+    await page.click(f'[data-hs="{ENT2}/{HS_B}"]')
+    await expect(page.locator(f'#sv-sensors .chip[data-tag="{TAG_B}"] .chip-val')).to_have_text(
+        re.compile(r"^ 3\d(\.\d+)? °C$"))
+    await expect(page.locator(f'#sv-sensors .chip[data-tag="{TAG_B2}"] .chip-val')).to_have_text(
+        " 2.5 %LEL")
+    await expect(page.locator("#sv-info")).to_contain_text("°C")
+    await expect(page.locator("#sv-info")).not_to_contain_text("最新 —")
 
     # 退出: the token is gone, the list is emptied and the login dialog is back
     await page.click("#logout")

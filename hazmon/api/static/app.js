@@ -56,6 +56,7 @@ function show(id, arg) {
   left.append(el);
   active = { view, el };
   for (const b of tabs.children) b.classList.toggle('active', b.dataset.view === id);
+  document.body.dataset.view = id; // the narrow-screen layout orders the panels by it
   view.mount(el, ctx, arg);
 }
 

@@ -20,6 +20,10 @@ const SIZE = { 1: 22, 2: 18, 3: 15, 4: 12 }; // by tier: a tier-1 site stands ou
 const CLUSTER_PX = 22; // sites nearer than this on screen are drawn as one cluster
 const CLUSTER_ZOOM = 3; // a click on a cluster zooms by this much around it
 
+// On a touch screen a drag must scroll the page, not pan the map: zoom there by tapping a
+// cluster, and 复位 (reset) brings the whole province back.
+const ROAM = !matchMedia('(pointer: coarse)').matches;
+
 const loading = new Map(); // province code -> Promise<boolean> (registered or not)
 
 function loadProvince(code) {
@@ -121,7 +125,8 @@ function point(g) {
 
 /**
  * The map view of one element. draw(list, state) redraws it for the listed hazard
- * sources; note receives the enterprises without coordinates. onPick(code) is called when
+ * sources (resolving to the province's name, '' without its boundaries); note receives
+ * the enterprises without coordinates. onPick(code) is called when
  * a single site is clicked.
  */
 export function createMap(el, note, onPick) {
@@ -173,7 +178,7 @@ export function createMap(el, note, onPick) {
       backgroundColor: 'transparent',
       tooltip,
       geo: {
-        map: mapName, roam: true, zoom: 1, center: null, scaleLimit: { min: 1, max: 40 },
+        map: mapName, roam: ROAM, zoom: 1, center: null, scaleLimit: { min: 1, max: 40 },
         layoutCenter: ['50%', '50%'], layoutSize: '96%', selectedMode: false,
         label: { show: true, color: '#6f86a6', fontSize: 12 },
         itemStyle: { areaColor: '#16283f', borderColor: '#4a6a92', borderWidth: 1 },
@@ -196,6 +201,11 @@ export function createMap(el, note, onPick) {
 
   return {
     chart,
+    /** The whole province again, as first drawn. */
+    reset() {
+      chart.setOption({ geo: { center: null, zoom: 1 } });
+      later();
+    },
     async draw(list, state) {
       const all = sitesOf(list, state);
       sites = all.filter((s) => s.location);
@@ -211,7 +221,7 @@ export function createMap(el, note, onPick) {
       const have = await loadProvince(code).catch((e) => {
         console.warn('省界数据加载失败', e); return false;
       });
-      if (chart.isDisposed()) return;
+      if (chart.isDisposed()) return '';
       // the cities holding listed enterprises are shaded a little lighter
       const withSites = [...new Set(sites.map((s) => s.region.slice(0, 4)))];
       const names = cityNames(have ? `p${code}` : null, withSites);
@@ -227,6 +237,7 @@ export function createMap(el, note, onPick) {
       if (have) el.dataset.map = code;
       else delete el.dataset.map;
       redrawPoints();
+      return have ? PROVINCE_MAPS[code] : '';
     },
     dispose() {
       resize.disconnect();

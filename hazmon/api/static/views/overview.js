@@ -20,6 +20,9 @@ const MARKUP = `
 </div>
 <div class="overview-body">
   <figure class="map-box">
+    <div class="map-head"><b id="map-title">重大危险源分布</b>
+      <span class="muted">点击企业定位其危险源 · 点击数字放大</span>
+      <button type="button" id="map-reset" class="ghost">复位</button></div>
     <div id="map" class="map" role="img" aria-label="重大危险源分布图（一张图）"></div>
     <figcaption id="map-note" class="muted"></figcaption>
   </figure>
@@ -58,7 +61,9 @@ function render(ctx) {
     grid.append(h('p', { class: 'muted' }, state.hazardSources.length
       ? '没有符合筛选条件的危险源' : '辖区内无危险源'));
   }
-  map.draw(list, state).catch((e) => ctx.failed(e, '绘制地图'));
+  map.draw(list, state).then((province) => {
+    if (root) $('#map-title', root).textContent = `${province ? `${province} · ` : ''}重大危险源分布`;
+  }).catch((e) => ctx.failed(e, '绘制地图'));
 }
 
 function hsCard(ctx, x) {
@@ -96,6 +101,7 @@ export default {
     root = el;
     el.append(markup(MARKUP));
     map = createMap($('#map', el), $('#map-note', el), focusEnterprise);
+    $('#map-reset', el).addEventListener('click', () => map.reset());
     for (const [id, key] of [['#f-region', 'region'], ['#f-tier', 'tier']]) {
       $(id, el).addEventListener('change', (ev) => {
         ctx.state.filters[key] = ev.target.value;
