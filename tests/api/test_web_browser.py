@@ -497,3 +497,168 @@ def keep(shots: list[Path]) -> None:
         Path(out).mkdir(parents=True, exist_ok=True)
         for p in shots:
             shutil.copy(p, Path(out) / p.name)
+
+
+# Every visible element inside the viewport, no horizontal scroll, and every control a
+# finger can hit (≥ 40 px high; inline links in text and the switch's hidden checkbox aside).
+LAYOUT = """() => {
+  const vw = document.documentElement.clientWidth;
+  const rect = (el) => el.getBoundingClientRect();
+  const seen = (el) => rect(el).width > 0 && rect(el).height > 0;
+  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+    + (typeof el.className === 'string' && el.className ? '.' + el.className.replace(/ /g, '.') : '');
+  const wide = [...document.querySelectorAll('body *')].filter(seen)
+    .filter((el) => rect(el).left < -0.5 || rect(el).right > vw + 0.5)
+    .map((el) => `${name(el)} ${Math.round(rect(el).left)}..${Math.round(rect(el).right)}`);
+  const controls = 'button, select, input:not([type=checkbox]), label.switch';
+  const small = [...document.querySelectorAll(controls)].filter(seen)
+    .filter((el) => rect(el).height < 40)
+    .map((el) => `${name(el)} ${Math.round(rect(el).height)}px`);
+  return { overflow: document.documentElement.scrollWidth - vw, wide, small };
+}"""
+
+
+async def layout_faults(page: Page) -> dict[str, Any]:
+    got: dict[str, Any] = await page.evaluate(LAYOUT)
+    return got
+
+
+async def sign_in(page: Page, site: Site) -> None:
+    await page.fill("#login-token", site.token)
+    await page.click("#login-ok")
+    await expect(page.locator("body")).to_have_attribute("data-ready", "1")
+
+
+async def top(page: Page, selector: str) -> float:
+    box = await page.locator(selector).bounding_box()
+    assert box is not None, selector
+    return float(box["y"])
+
+
+async def test_demo_centre_map_and_phone_layout(browser: Browser, demo: Site, tmp_path: Path
+                                                ) -> None:
+    """A demo centre (every enterprise simulated): the province map with its clusters and
+    markers, 含模拟数据 on by default, and the page at 390 and 360 px."""
+    site = demo
+    ents = sorted(site.registry.enterprises.values(), key=lambda e: e.code)
+    assert all(e.simulated and e.location for e in ents)
+    now = now_ms()
+    raised = []
+    for ent, prio in zip(ents[:3], (Priority.CRITICAL, Priority.HIGH, Priority.MEDIUM),
+                         strict=True):
+        hs = ent.hazard_sources[0]
+        tag = hs.sensors[0].tag
+        a = await site.alarms.handle_signal(signal(
+            enterprise=ent.code, hazard_source=hs.code, tag=tag, ts=now - 600_000,
+            priority=prio, simulated=True, value=1.0, limit=0.5,
+            message=f"高报：{hs.name} {tag} 1.0 ≥ 高限 0.5"))
+        assert a is not None
+        raised.append((ent.code, hs.code, tag, prio.value))
+    first, hs0, tag0, _ = raised[0]
+    points = [(tag0, t, 0.6 + 0.1 * math.sin(i / 5))
+              for i, t in enumerate(range(now - 3_600_000, now, 30_000))]
+    await ifx.write(site.influx_url, site.db, site.registry, first, points, simulated=True)
+    site.last_seen[(first, tag0)] = points[-1][1]
+    shots: list[Path] = []
+
+    def shot(name: str) -> str:
+        shots.append(tmp_path / f"{name}.png")
+        return str(shots[-1])
+
+    # desktop: 一张图
+    w = await open_page(browser, WIDTH, HEIGHT)
+    page = w.page
+    await page.goto(site.base + "/")
+    await sign_in(page, site)
+    await expect(page.locator("#map")).to_have_attribute("data-map", "32")
+    await expect(page.locator("#map-title")).to_have_text("江苏省 · 重大危险源分布")
+    m = await map_state(page)
+    assert (m["map"], m["features"]) == ("p32", 13)
+    # every enterprise is placed exactly once; 12 plants in 5 counties overlap at province
+    # scale, so some are drawn as clusters
+    placed = sorted(c for marker in m["sites"] for c in marker["enterprises"])
+    assert placed == sorted(e.code for e in ents)
+    assert len(m["sites"]) < len(ents)
+    by_ent = {c: marker for marker in m["sites"] for c in marker["enterprises"]}
+    assert (by_ent[first]["prio"], by_ent[first]["color"]) == ("critical", "#e5383b")
+    await expect(page.locator("#map")).to_have_attribute("data-markers", str(len(m["sites"])))
+    await quiet(page)
+    await page.screenshot(path=shot("map"))
+    # a click on a cluster zooms in around it: its plants come apart into more markers
+    cluster = next(marker for marker in m["sites"] if marker["enterprise"] is None)
+    px = await page.evaluate(CLUSTER_PIXEL, cluster["enterprises"])
+    box = await page.locator("#map").bounding_box()
+    assert box is not None
+    await page.mouse.click(box["x"] + px[0], box["y"] + px[1])
+    await expect(page.locator("#map")).not_to_have_attribute("data-markers",
+                                                             str(len(m["sites"])))
+    assert len((await map_state(page))["sites"]) > len(m["sites"])
+    await page.click("#map-reset")
+    await expect(page.locator("#map")).to_have_attribute("data-markers", str(len(m["sites"])))
+    # every enterprise simulated: 含模拟数据 is on by default and the alarms count
+    await page.click("#tabs [data-view=kpi]")
+    await expect(page.locator("#kpi-sim")).to_be_checked()
+    await expect(page.locator("#kpi-sim-note")).to_contain_text(
+        f"辖区 {len(ents)} 家企业中 {len(ents)} 家为模拟企业")
+    await expect(page.locator("#kpi-cards .card").first.locator(".card-value")).to_have_text("3")
+    await page.context.close()
+
+    # a phone, 390 px wide, touch
+    p = await open_page(browser, 390, 844, touch=True)
+    page = p.page
+    await page.goto(site.base + "/")
+    await expect(page.locator("#login-dlg")).to_be_visible()
+    await page.screenshot(path=shot("login-390"))
+    await sign_in(page, site)
+    await expect(page.locator("#alarm-list li")).to_have_count(3)
+    await expect(page.locator("#map")).to_have_attribute("data-map", "32")
+    assert await layout_faults(page) == {"overflow": 0, "wide": [], "small": []}
+    # 总览: the live alarms first, then the map, then the hazard-source cards
+    assert await top(page, "#alarms") < await top(page, "#map") < await top(page, "#hs-grid")
+    await quiet(page)
+    await page.screenshot(path=shot("overview-390"))
+    await page.locator(".map-box").scroll_into_view_if_needed()
+    await page.screenshot(path=shot("map-390"))
+
+    # a hazard source's trend comes first, above the alarm list; latest values are shown
+    await page.locator(f'[data-hs="{first}/{hs0}"]').tap()
+    await expect(page.locator("#view-sensor")).to_be_visible()
+    await expect(page.locator(f'#sv-sensors .chip[data-tag="{tag0}"] .chip-val')).to_have_text(
+        re.compile(r"^ 0\.\d+ "))
+    await expect(page.locator("#trend polyline.mean").first).to_be_attached()
+    assert await top(page, "#trend") < await top(page, "#alarms")
+    assert await layout_faults(page) == {"overflow": 0, "wide": [], "small": []}
+    await quiet(page)
+    await page.screenshot(path=shot("sensor-390"))
+
+    await page.locator("#tabs [data-view=kpi]").tap()
+    await expect(page.locator("#kpi-cards .card")).to_have_count(8)
+    await expect(page.locator("#kpi-sim")).to_be_checked()
+    assert await layout_faults(page) == {"overflow": 0, "wide": [], "small": []}
+    await quiet(page)
+    await page.screenshot(path=shot("kpi-390"))
+
+    # and the narrowest phone the page supports
+    for view in ("kpi", "overview", "sensor"):
+        await page.set_viewport_size({"width": 360, "height": 780})
+        await page.locator(f"#tabs [data-view={view}]").tap()
+        await expect(page.locator(f"#view-{view}")).to_be_visible()
+        assert await layout_faults(page) == {"overflow": 0, "wide": [], "small": []}, view
+
+    for watched_page in (w, p):
+        assert watched_page.errors == []
+        foreign = [u for u in watched_page.requests
+                   if not u.startswith((site.base, "data:", "about:"))]
+        assert foreign == [], "the page must load nothing from elsewhere"
+    await asyncio.to_thread(keep, shots)
+
+
+# Where a cluster marker (by its enterprises) is drawn, in pixels of the map element.
+CLUSTER_PIXEL = """async (codes) => {
+  const echarts = await import('/static/vendor/echarts/echarts.esm.min.mjs');
+  const chart = echarts.getInstanceByDom(document.querySelector('#map'));
+  const d = chart.getOption().series.find((s) => s.id === 'sites').data
+    .find((x) => x.enterprises.join() === codes.join());
+  return chart.convertToPixel({ geoIndex: 0 }, d.value);
+}"""
+

@@ -77,7 +77,9 @@ function cluster(chart, sites) {
     || (a.tier || 9) - (b.tier || 9));
   const groups = [];
   for (const s of order) {
-    const px = chart.convertToPixel({ geoIndex: 0 }, [s.location.lon, s.location.lat]);
+    // copied: ECharts may hand back the same array on each call
+    const at = chart.convertToPixel({ geoIndex: 0 }, [s.location.lon, s.location.lat]);
+    const px = at && [at[0], at[1]];
     const g = px && groups.find((c) => Math.hypot(c.px[0] - px[0], c.px[1] - px[1]) < CLUSTER_PX);
     if (g) g.sites.push(s);
     else groups.push({ px, sites: [s] });
@@ -108,6 +110,7 @@ function point(g) {
     : [g.sites.reduce((a, s) => a + s.location.lon, 0) / g.sites.length,
       g.sites.reduce((a, s) => a + s.location.lat, 0) / g.sites.length];
   return {
+    id: g.sites.map((s) => s.code).join(','), // stable across redraws
     name: one ? shortName(lead.name) : `${g.sites.length}`,
     value: [lon, lat],
     enterprise: one ? lead.code : null,
@@ -189,10 +192,12 @@ export function createMap(el, note, onPick) {
       series: [
         {
           id: 'alerting', type: 'effectScatter', coordinateSystem: 'geo', silent: true, z: 2,
+          animation: false,
           rippleEffect: { scale: 2.6, brushType: 'stroke' }, data: [],
         },
         {
-          id: 'sites', type: 'scatter', coordinateSystem: 'geo', z: 3, data: [],
+          // no grow-in animation: a redraw (an alarm, a resize) must never blank a marker
+          id: 'sites', type: 'scatter', coordinateSystem: 'geo', z: 3, data: [], animation: false,
           labelLayout: { hideOverlap: true }, emphasis: { scale: 1.3 }, cursor: 'pointer',
         },
       ],
