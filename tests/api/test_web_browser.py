@@ -506,7 +506,8 @@ LAYOUT = """() => {
   const rect = (el) => el.getBoundingClientRect();
   const seen = (el) => rect(el).width > 0 && rect(el).height > 0;
   const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
-    + (typeof el.className === 'string' && el.className ? '.' + el.className.replace(/ /g, '.') : '');
+    + (typeof el.className === 'string' && el.className
+      ? '.' + el.className.replace(/ /g, '.') : '');
   const wide = [...document.querySelectorAll('body *')].filter(seen)
     .filter((el) => rect(el).left < -0.5 || rect(el).right > vw + 0.5)
     .map((el) => `${name(el)} ${Math.round(rect(el).left)}..${Math.round(rect(el).right)}`);
