@@ -590,6 +590,12 @@ async def test_demo_centre_map_and_phone_layout(browser: Browser, demo: Site, tm
     px = await page.evaluate(CLUSTER_PIXEL, cluster["enterprises"])
     box = await page.locator("#map").bounding_box()
     assert box is not None
+    # hovering it names its plants (the labels never overlap: they are in the tooltip)
+    await page.mouse.move(box["x"] + px[0], box["y"] + px[1])
+    tip = page.locator(".map-tooltip .map-tip")
+    await expect(tip).to_be_visible()
+    await expect(tip).to_contain_text(f"{len(cluster['enterprises'])} 家企业（点击放大）")
+    await expect(tip).to_contain_text(site.registry.enterprises[cluster["enterprises"][0]].name)
     await page.mouse.click(box["x"] + px[0], box["y"] + px[1])
     await expect(page.locator("#map")).not_to_have_attribute("data-markers",
                                                              str(len(m["sites"])))

@@ -187,7 +187,6 @@ export function createMap(el, note, onPick) {
         itemStyle: { areaColor: '#16283f', borderColor: '#4a6a92', borderWidth: 1 },
         emphasis: { label: { color: '#e6edf5' }, itemStyle: { areaColor: '#1e3a5c' } },
         regions: regionsOf(emphasisCities),
-        tooltip: { show: false },
       },
       series: [
         {
