@@ -46,7 +46,9 @@ async def index_alias() -> Response:
 
 # Browsers run a module script only when it is served as JavaScript (strictly, with nosniff);
 # pinned here rather than left to the host's MIME table, which may map .js to text/plain.
-MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+# .mjs is the vendored ECharts module (vendor/README.md), kept under its published name.
+MEDIA_TYPES = {".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
+               ".css": "text/css; charset=utf-8", ".json": "application/json"}
 
 _EXTRA = [(k.lower().encode(), v.encode())
           for k, v in {**SECURITY_HEADERS, "Cache-Control": "no-cache"}.items()]

@@ -4,7 +4,7 @@
 
 import * as api from './api.js';
 import { createAlarmDialogs } from './dialogs.js';
-import { PRIORITY, STATE, h, ruleLabel, tierLabel, time } from './fmt.js';
+import { PRIORITY, PRIORITY_RANK, STATE, h, ruleLabel, tierLabel, time } from './fmt.js';
 import { $, markup, simBadge } from './ui.js';
 
 const MAX_LISTED = 300;
@@ -79,7 +79,9 @@ export function createAlarmList(el, ctx) {
     const onlyUnack = $('#only-unack', el).checked;
     const all = [...state.alarms.values()];
     const list = all.filter((a) => state.inFilter(a.region, a.tier) && (!onlyUnack || !a.acked));
-    list.sort((a, b) => (b.raised_at || '').localeCompare(a.raised_at || '') || b.id.localeCompare(a.id));
+    // newest first; raised in the same second, the more urgent first
+    list.sort((a, b) => (b.raised_at || '').localeCompare(a.raised_at || '')
+      || (PRIORITY_RANK[a.priority] ?? 9) - (PRIORITY_RANK[b.priority] ?? 9) || b.id.localeCompare(a.id));
     const unack = all.filter((a) => !a.acked).length;
     $('#alarm-count', el).textContent = `未关闭 ${all.length} · 未确认 ${unack}`;
     $('#alarm-list', el).replaceChildren(...list.slice(0, MAX_LISTED).map(item));

@@ -56,6 +56,8 @@ function show(id, arg) {
   left.append(el);
   active = { view, el };
   for (const b of tabs.children) b.classList.toggle('active', b.dataset.view === id);
+  document.body.dataset.view = id; // the narrow-screen layout orders the panels by it
+  window.scrollTo(0, 0); // on a phone the page scrolls: a new view starts at its top
   view.mount(el, ctx, arg);
 }
 

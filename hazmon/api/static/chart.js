@@ -3,9 +3,12 @@
 
 import { LIMIT, axisTime, num, s } from './fmt.js';
 
-const W = 960;
-const H = 340;
-const M = { left: 64, right: 110, top: 16, bottom: 34 };
+// Drawn at the element's own width (360-960 user units), so the axis text keeps its size
+// on a phone instead of shrinking with a fixed viewBox.
+const MAX_W = 960;
+const MIN_W = 340;
+const M_WIDE = { left: 64, right: 110, top: 16, bottom: 34 };
+const M_NARROW = { left: 50, right: 84, top: 16, bottom: 34 };
 const LIMIT_CLASS = { high_high: 'lim-hh', high: 'lim-h', low: 'lim-l', low_low: 'lim-ll' };
 
 function niceTicks(lo, hi, n = 6) {
@@ -26,6 +29,10 @@ function niceTicks(lo, hi, n = 6) {
  */
 export function drawTrend(svg, { points, from, to, every, limits, unit, alarms }) {
   svg.replaceChildren();
+  const W = Math.round(Math.max(MIN_W, Math.min(MAX_W, svg.clientWidth || MAX_W)));
+  const narrow = W < 600;
+  const H = narrow ? 240 : 340;
+  const M = narrow ? M_NARROW : M_WIDE;
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   const lims = Object.entries(limits || {}).filter(([, v]) => v != null);
   const values = points.flatMap((p) => [p.min, p.max, p.mean]).filter((v) => v != null);
@@ -44,7 +51,7 @@ export function drawTrend(svg, { points, from, to, every, limits, unit, alarms }
     s('text', { x: M.left - 6, y: y(v) + 4, class: 'ytick' }, grid, num(v));
   }
   const long = to - from > 24 * 3600e3;
-  const xticks = 6;
+  const xticks = narrow ? 3 : 6;
   for (let i = 0; i <= xticks; i++) {
     const t = from + ((to - from) * i) / xticks;
     s('line', { x1: x(t), x2: x(t), y1: M.top, y2: H - M.bottom }, grid);

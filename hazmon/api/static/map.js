@@ -1,73 +1,281 @@
-// The hazard-source map: inline SVG of the listed enterprises by location, coloured by
-// their worst open alarm, on a plain graticule (no tiles: the page works on a closed network).
+// 一张图: the centre's province on one map (Apache ECharts, vendored with its boundary data
+// under vendor/, see vendor/README.md), each enterprise's hazard sources placed at its
+// location and coloured by their worst open alarm, sized by their most severe tier.
+// Sites closer than a marker's width are drawn as one cluster (a count, in the colour of
+// its worst alarm) until zoomed apart, so nothing overlaps; names are shown where they fit
+// and always in the tooltip. No tiles and nothing from another origin: the page runs on a
+// closed network.
 
-import { PRIORITY_RANK, h, s, tierLabel } from './fmt.js';
+import * as echarts from './vendor/echarts/echarts.esm.min.mjs';
+import { PRIORITY, PRIORITY_RANK, h, tierLabel } from './fmt.js';
 import { prioOf } from './ui.js';
 
-const W = 640;
-const H = 420;
+// Province maps vendored under vendor/maps/<code>.json, by GB/T 2260 province code.
+export const PROVINCE_MAPS = { 32: '江苏省' };
+
+const COLOR = {
+  critical: '#e5383b', high: '#f77f00', medium: '#f4c430', low: '#3a86ff', none: '#2a9d8f',
+};
+const SIZE = { 1: 22, 2: 18, 3: 15, 4: 12 }; // by tier: a tier-1 site stands out
+const CLUSTER_PX = 22; // sites nearer than this on screen are drawn as one cluster
+const CLUSTER_ZOOM = 3; // a click on a cluster zooms by this much around it
+
+// On a touch screen a drag must scroll the page, not pan the map: zoom there by tapping a
+// cluster, and 复位 (reset) brings the whole province back.
+const ROAM = !matchMedia('(pointer: coarse)').matches;
+
+const loading = new Map(); // province code -> Promise<boolean> (registered or not)
+
+function loadProvince(code) {
+  if (!PROVINCE_MAPS[code]) return Promise.resolve(false);
+  if (!loading.has(code)) {
+    loading.set(code, fetch(`/static/vendor/maps/${code}.json`)
+      .then((r) => { if (!r.ok) throw new Error(`HTTP ${r.status}`); return r.json(); })
+      .then((json) => { echarts.registerMap(`p${code}`, json); return true; }));
+  }
+  return loading.get(code);
+}
+
+/** The province shown: the caller's own, else the one most of the sites are in. */
+function provinceOf(state, sites) {
+  const scope = (state.principal && state.principal.scope) || '';
+  if (/^\d{2}/.test(scope)) return scope.slice(0, 2);
+  const n = new Map();
+  for (const s of sites) n.set(s.region.slice(0, 2), (n.get(s.region.slice(0, 2)) || 0) + 1);
+  return [...n.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] || '';
+}
+
+/** A short name for a label: the firm's words without the company-form suffix. */
+export function shortName(name) {
+  return name.replace(/(股份)?(有限(责任)?公司|集团)$/, '') || name;
+}
+
+const worse = (a, b) => ((PRIORITY_RANK[a] ?? 9) <= (PRIORITY_RANK[b] ?? 9) ? a : b);
+
+/** One site per located enterprise: its listed hazard sources, worst alarm, top tier. */
+function sitesOf(list, state) {
+  const by = new Map();
+  for (const x of list) {
+    let site = by.get(x.enterprise);
+    if (!site) {
+      const e = state.enterprises.get(x.enterprise) || {};
+      site = { code: x.enterprise, name: state.entName(x.enterprise), region: e.region || x.region || '',
+        location: e.location, prio: 'none', tier: null, hss: [], open: 0, sim: state.isSim(x.enterprise) };
+      by.set(x.enterprise, site);
+    }
+    site.prio = worse(prioOf(x.worst_alarm), site.prio);
+    if (x.tier && (!site.tier || x.tier < site.tier)) site.tier = x.tier;
+    site.hss.push(x);
+    site.open += x.open_alarms || 0;
+  }
+  return [...by.values()];
+}
+
+/** Greedy clustering in screen pixels, worst sites first so they anchor their cluster. */
+function cluster(chart, sites) {
+  const order = [...sites].sort((a, b) => (PRIORITY_RANK[a.prio] ?? 9) - (PRIORITY_RANK[b.prio] ?? 9)
+    || (a.tier || 9) - (b.tier || 9));
+  const groups = [];
+  for (const s of order) {
+    // copied: ECharts may hand back the same array on each call
+    const at = chart.convertToPixel({ geoIndex: 0 }, [s.location.lon, s.location.lat]);
+    const px = at && [at[0], at[1]];
+    const g = px && groups.find((c) => Math.hypot(c.px[0] - px[0], c.px[1] - px[1]) < CLUSTER_PX);
+    if (g) g.sites.push(s);
+    else groups.push({ px, sites: [s] });
+  }
+  return groups;
+}
+
+function siteTip(s) {
+  return h('div', { class: 'map-tip' },
+    h('b', {}, s.name), s.sim && h('span', { class: 'sim' }, '模拟'),
+    h('div', { class: 'muted' }, `${s.region} · ${tierLabel(s.tier)} · 未关闭报警 ${s.open}`),
+    ...s.hss.map((x) => h('div', { class: `tip-hs p-${prioOf(x.worst_alarm)}` }, h('i'),
+      `${x.name}：${x.worst_alarm ? `${PRIORITY[prioOf(x.worst_alarm)]} · ${x.worst_alarm.message}` : '运行正常'}`)));
+}
+
+function clusterTip(g) {
+  const shown = g.sites.slice(0, 8);
+  return h('div', { class: 'map-tip' }, h('b', {}, `${g.sites.length} 家企业（点击放大）`),
+    ...shown.map((s) => h('div', { class: `tip-hs p-${s.prio}` }, h('i'),
+      `${s.name} · ${tierLabel(s.tier)}${s.prio !== 'none' ? ` · ${PRIORITY[s.prio]}` : ''}`)),
+    g.sites.length > shown.length && h('div', { class: 'muted' }, `另有 ${g.sites.length - shown.length} 家`));
+}
+
+function point(g) {
+  const lead = g.sites[0]; // the worst: the clusters are built worst first
+  const one = g.sites.length === 1;
+  const [lon, lat] = one ? [lead.location.lon, lead.location.lat]
+    : [g.sites.reduce((a, s) => a + s.location.lon, 0) / g.sites.length,
+      g.sites.reduce((a, s) => a + s.location.lat, 0) / g.sites.length];
+  return {
+    id: g.sites.map((s) => s.code).join(','), // stable across redraws
+    name: one ? shortName(lead.name) : `${g.sites.length}`,
+    value: [lon, lat],
+    enterprise: one ? lead.code : null,
+    enterprises: g.sites.map((s) => s.code),
+    prio: lead.prio,
+    symbolSize: one ? SIZE[lead.tier] || 12 : Math.min(40, 22 + 3 * g.sites.length),
+    itemStyle: { color: COLOR[lead.prio], borderColor: '#fff', borderWidth: one ? 2 : 3 },
+    label: one
+      ? { show: true, position: 'right', formatter: '{b}', color: '#e6edf5', fontSize: 13,
+        textBorderColor: '#0d1520', textBorderWidth: 3 }
+      : { show: true, position: 'inside', formatter: '{b}', color: '#fff', fontSize: 14,
+        fontWeight: 'bold' },
+  };
+}
 
 /**
- * svg, note: the <svg> and the caption listing enterprises without coordinates.
- * list: the hazard sources shown; state: the page state; onPick(code): a site was clicked.
+ * The map view of one element. draw(list, state) redraws it for the listed hazard
+ * sources (resolving to the province's name, '' without its boundaries); note receives
+ * the enterprises without coordinates. onPick(code) is called when
+ * a single site is clicked.
  */
-export function drawMap(svg, note, list, state, onPick) {
-  svg.replaceChildren();
-  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
-  // per enterprise: worst alarm and most severe tier among the listed hazard sources
-  const byEnt = new Map();
-  for (const x of list) {
-    const e = byEnt.get(x.enterprise) || { prio: 'none', tier: null, n: 0 };
-    const p = prioOf(x.worst_alarm);
-    if ((PRIORITY_RANK[p] ?? 9) < (PRIORITY_RANK[e.prio] ?? 9)) e.prio = p;
-    if (x.tier && (!e.tier || x.tier < e.tier)) e.tier = x.tier;
-    e.n += 1;
-    byEnt.set(x.enterprise, e);
+export function createMap(el, note, onPick) {
+  const chart = echarts.init(el, null, { renderer: 'canvas' });
+  let sites = [];
+  let province = null;
+  let frame = 0;
+  let tips = []; // the tooltip of each point of the 'sites' series, by data index
+
+  function redrawPoints() {
+    frame = 0;
+    if (chart.isDisposed()) return;
+    const groups = cluster(chart, sites);
+    const data = groups.map(point);
+    tips = groups.map((g) => (g.sites.length === 1 ? siteTip(g.sites[0]) : clusterTip(g)));
+    const alerting = data.filter((d) => d.prio === 'critical' || d.prio === 'high');
+    chart.setOption({ series: [
+      { id: 'sites', data },
+      { id: 'alerting', data: alerting.map((d) => ({ ...d, label: { show: false } })) },
+    ] });
+    el.dataset.sites = String(sites.length);
+    el.dataset.markers = String(data.length);
   }
-  const located = [...byEnt.keys()].map((c) => state.enterprises.get(c)).filter((e) => e && e.location);
-  const unlocated = [...byEnt.keys()].filter((c) => !(state.enterprises.get(c) || {}).location);
-  note.replaceChildren();
-  if (unlocated.length) {
-    note.append('无坐标：', ...unlocated.map((c) => h('span', { class: `dot-label p-${byEnt.get(c).prio}` },
-      h('i'), state.entName(c))));
+
+  const later = () => { if (!frame) frame = requestAnimationFrame(redrawPoints); };
+
+  chart.on('georoam', later);
+  chart.on('click', (p) => {
+    if (p.componentType !== 'series' || !p.data) return;
+    if (p.data.enterprise) { onPick(p.data.enterprise); return; }
+    // a cluster: zoom in around it until its sites come apart
+    const geo = chart.getOption().geo[0];
+    chart.setOption({ geo: { center: p.data.value, zoom: (geo.zoom || 1) * CLUSTER_ZOOM } });
+    later();
+  });
+  const resize = new ResizeObserver(() => { chart.resize(); later(); });
+  resize.observe(el);
+
+  // HTML built through the DOM (h()): the CSP allows no inline style, which ECharts'
+  // default tooltip markup carries
+  const tooltip = {
+    trigger: 'item', confine: true, className: 'map-tooltip', borderWidth: 0,
+    backgroundColor: 'transparent', padding: 0,
+    formatter: (p) => (p.seriesId === 'sites' && tips[p.dataIndex]) || '',
+  };
+
+  function baseOption(mapName, emphasisCities) {
+    return {
+      backgroundColor: 'transparent',
+      tooltip,
+      geo: {
+        map: mapName, roam: ROAM, zoom: 1, center: null, scaleLimit: { min: 1, max: 40 },
+        layoutCenter: ['50%', '50%'], layoutSize: '96%', selectedMode: false,
+        label: { show: true, color: '#6f86a6', fontSize: 12 },
+        itemStyle: { areaColor: '#16283f', borderColor: '#4a6a92', borderWidth: 1 },
+        emphasis: { label: { color: '#e6edf5' }, itemStyle: { areaColor: '#1e3a5c' } },
+        regions: regionsOf(emphasisCities),
+      },
+      series: [
+        {
+          id: 'alerting', type: 'effectScatter', coordinateSystem: 'geo', silent: true, z: 2,
+          animation: false,
+          rippleEffect: { scale: 2.6, brushType: 'stroke' }, data: [],
+        },
+        {
+          // no grow-in animation: a redraw (an alarm, a resize) must never blank a marker
+          id: 'sites', type: 'scatter', coordinateSystem: 'geo', z: 3, data: [], animation: false,
+          labelLayout: { hideOverlap: true }, emphasis: { scale: 1.3 }, cursor: 'pointer',
+        },
+      ],
+    };
   }
-  if (!located.length) {
-    s('text', { x: W / 2, y: H / 2, class: 'empty' }, svg, '无带坐标的企业');
-    return;
-  }
-  const lats = located.map((e) => e.location.lat);
-  const lons = located.map((e) => e.location.lon);
-  let [la0, la1, lo0, lo1] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
-  const padDeg = Math.max(0.25, (la1 - la0) * 0.12, (lo1 - lo0) * 0.12);
-  la0 -= padDeg; la1 += padDeg; lo0 -= padDeg; lo1 += padDeg;
-  const kx = Math.cos(((la0 + la1) / 2) * Math.PI / 180);
-  const scale = Math.min((W - 60) / ((lo1 - lo0) * kx), (H - 40) / (la1 - la0));
-  const ox = (W - (lo1 - lo0) * kx * scale) / 2;
-  const oy = (H - (la1 - la0) * scale) / 2;
-  const px = (lon) => ox + (lon - lo0) * kx * scale;
-  const py = (lat) => oy + (la1 - lat) * scale;
-  const span = Math.max(la1 - la0, lo1 - lo0);
-  const step = [0.1, 0.2, 0.5, 1, 2, 5].find((k) => span / k <= 8) || 10;
-  const grid = s('g', { class: 'graticule' }, svg);
-  for (let v = Math.ceil(lo0 / step) * step; v <= lo1; v += step) {
-    s('line', { x1: px(v), x2: px(v), y1: py(la1), y2: py(la0) }, grid);
-    s('text', { x: px(v) + 3, y: py(la0) - 4 }, grid, `${v.toFixed(1)}°E`);
-  }
-  for (let v = Math.ceil(la0 / step) * step; v <= la1; v += step) {
-    s('line', { x1: px(lo0), x2: px(lo1), y1: py(v), y2: py(v) }, grid);
-    s('text', { x: px(lo0) + 3, y: py(v) - 3 }, grid, `${v.toFixed(1)}°N`);
-  }
-  for (const e of located) {
-    const info = byEnt.get(e.code);
-    const x = px(e.location.lon);
-    const y = py(e.location.lat);
-    const g = s('g', { class: `site p-${info.prio}`, 'data-enterprise': e.code, tabindex: 0 }, svg);
-    s('title', {}, g, `${e.name}（${tierLabel(info.tier)}，危险源 ${info.n} 处）`);
-    if (info.prio === 'critical' || info.prio === 'high') s('circle', { cx: x, cy: y, r: 18, class: 'halo' }, g);
-    s('circle', { cx: x, cy: y, r: info.tier === 1 ? 11 : 8, class: 'pin' }, g);
-    s('text', { x: x + 22, y: y - 2, class: 'site-name' }, g, e.name);
-    s('text', { x: x + 22, y: y + 14, class: 'site-tier' }, g,
-      `${tierLabel(info.tier)} · 危险源 ${info.n}${state.isSim(e.code) ? ' · 模拟' : ''}`);
-    g.addEventListener('click', () => onPick(e.code));
-  }
+
+  return {
+    chart,
+    /** The whole province again, as first drawn. */
+    reset() {
+      chart.setOption({ geo: { center: null, zoom: 1 } });
+      later();
+    },
+    async draw(list, state) {
+      const all = sitesOf(list, state);
+      sites = all.filter((s) => s.location);
+      note.replaceChildren();
+      const unlocated = all.filter((s) => !s.location);
+      if (unlocated.length) {
+        note.append('无坐标：', ...unlocated.map((s) => h('button', {
+          type: 'button', class: `dot-label p-${s.prio}`, dataset: { enterprise: s.code },
+          onclick: () => onPick(s.code),
+        }, h('i'), s.name)));
+      }
+      const code = provinceOf(state, all);
+      const have = await loadProvince(code).catch((e) => {
+        console.warn('省界数据加载失败', e); return false;
+      });
+      if (chart.isDisposed()) return '';
+      // the cities holding listed enterprises are shaded a little lighter
+      const withSites = [...new Set(sites.map((s) => s.region.slice(0, 4)))];
+      const names = cityNames(have ? `p${code}` : null, withSites);
+      const mapName = have ? `p${code}` : frameMap(sites);
+      if (province !== mapName || !have) {
+        // a new map: reset the view; on the same map keep the officer's zoom and pan
+        chart.clear();
+        chart.setOption(baseOption(mapName, names));
+        province = mapName;
+      } else {
+        chart.setOption({ geo: { regions: regionsOf(names) } });
+      }
+      if (have) el.dataset.map = code;
+      else delete el.dataset.map;
+      redrawPoints();
+      return have ? PROVINCE_MAPS[code] : '';
+    },
+    dispose() {
+      resize.disconnect();
+      if (frame) cancelAnimationFrame(frame);
+      chart.dispose();
+    },
+  };
+}
+
+const regionsOf = (names) => names.map((name) => ({ name, itemStyle: { areaColor: '#1d3a5e' } }));
+
+/** The names of a registered map's cities (features by 6-digit code) whose 4-digit prefix is listed. */
+function cityNames(mapName, prefixes) {
+  if (!mapName) return [];
+  const map = echarts.getMap(mapName);
+  if (!map) return [];
+  return map.geoJSON.features.filter((f) => prefixes.includes(String(f.id).slice(0, 4)))
+    .map((f) => f.properties.name);
+}
+
+/**
+ * Without a vendored province: the sites on a plain frame around them (a one-feature map
+ * of their bounding box), so they are still placed, clustered and clickable.
+ */
+function frameMap(sites) {
+  const lons = sites.map((s) => s.location.lon);
+  const lats = sites.map((s) => s.location.lat);
+  const pad = 0.3;
+  const [w, e, s, n] = sites.length
+    ? [Math.min(...lons) - pad, Math.max(...lons) + pad, Math.min(...lats) - pad, Math.max(...lats) + pad]
+    : [118, 122, 31, 35];
+  echarts.registerMap('frame', { type: 'FeatureCollection', features: [{
+    type: 'Feature', properties: { name: '' },
+    geometry: { type: 'Polygon', coordinates: [[[w, s], [e, s], [e, n], [w, n], [w, s]]] },
+  }] });
+  return 'frame';
 }

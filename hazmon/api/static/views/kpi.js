@@ -1,6 +1,7 @@
 // 报警绩效: the alarm-system KPIs of GET /kpis over a chosen period (EEMUA 191 / ISA-18.2
 // figures), the priority mix against its guideline, bad actors and data availability per
-// enterprise. Reloaded every minute while shown.
+// enterprise. Reloaded every minute while shown. The 含模拟数据 switch decides whether the
+// simulated plants' alarms and sensors are counted (GET /kpis include_simulated).
 
 import * as api from '../api.js';
 import { GATEWAY, PRIORITY, duration, h, num, ruleLabel, s, tierLabel, time } from '../fmt.js';
@@ -11,12 +12,15 @@ const MARKUP = `
   <h2>报警系统绩效</h2>
   <span id="kpi-period" class="muted"></span>
   <span class="spacer"></span>
+  <label class="switch" title="模拟企业的报警与传感器是否计入以下指标">
+    <input type="checkbox" id="kpi-sim" role="switch"><span class="knob"></span>含模拟数据</label>
   <span id="kpi-ranges" class="seg">
     <button type="button" data-range="3600000">1小时</button>
     <button type="button" data-range="86400000">24小时</button>
     <button type="button" data-range="604800000">7天</button>
   </span>
 </div>
+<p id="kpi-sim-note" class="sim-note" hidden></p>
 <div id="kpi-cards" class="cards"></div>
 <div class="kpi-row">
   <section class="panel">
@@ -39,6 +43,9 @@ const MARKUP = `
 const REFRESH_MS = 60000;
 
 let range = 86400e3;
+// 含模拟数据: null until the officer flips the switch (the report's default applies: on
+// only when every enterprise in scope is simulated), then the choice, kept across views
+let includeSim = null;
 let root = null;
 let timer = 0;
 
@@ -53,8 +60,10 @@ async function load(ctx) {
   const to = Date.now();
   const f = ctx.state.filters;
   const k = await api.get('/kpis', { from: new Date(to - range).toISOString(),
-    to: new Date(to).toISOString(), region: f.region, tier: f.tier });
+    to: new Date(to).toISOString(), region: f.region, tier: f.tier,
+    include_simulated: includeSim == null ? undefined : String(includeSim) });
   if (!root) return; // left while loading
+  renderSimulated(k);
   const filtered = [f.region && `地区 ${f.region}`, f.tier && tierLabel(Number(f.tier))].filter(Boolean);
   $('#kpi-period', root).textContent = `${time(k.since)} 至 ${time(k.until)}`
     + (filtered.length ? `（筛选：${filtered.join(' · ')}）` : '');
@@ -86,6 +95,19 @@ async function load(ctx) {
     h('td', {}, ruleLabel(b.rule)), h('td', {}, b.activations), h('td', {}, `${num(b.share_pct)} %`))));
   if (!k.bad_actors.length) bad.append(h('tr', {}, h('td', { colspan: 5, class: 'muted' }, '无')));
   renderAvailability(ctx.state, k.by_enterprise);
+}
+
+/** The switch shows what the report applied; the note says what simulated data it left out. */
+function renderSimulated(k) {
+  const sd = k.simulated_data;
+  $('#kpi-sim', root).checked = k.include_simulated;
+  const note = $('#kpi-sim-note', root);
+  note.hidden = !sd.enterprises;
+  note.classList.toggle('excluded', !k.include_simulated);
+  note.textContent = k.include_simulated
+    ? `已计入模拟数据：辖区 ${sd.enterprises_in_scope} 家企业中 ${sd.enterprises} 家为模拟企业，其报警和传感器计入以下指标。`
+    : `未计入模拟数据：已排除模拟企业 ${sd.enterprises} 家的报警激活 ${sd.excluded_activations} 次、`
+      + `传感器 ${sd.excluded_sensors} 个。打开“含模拟数据”可计入。`;
 }
 
 // EEMUA 191's three levels against hazmon's four priorities
@@ -160,6 +182,10 @@ export default {
     el.append(markup(MARKUP));
     const reload = (what) => load(ctx).catch((e) => ctx.failed(e, what));
     rangeSwitch($('#kpi-ranges', el), range, (ms) => { range = ms; reload('加载绩效'); });
+    $('#kpi-sim', el).addEventListener('change', (ev) => {
+      includeSim = ev.target.checked;
+      reload('加载绩效');
+    });
     reload('加载绩效');
     timer = setInterval(() => reload('刷新绩效'), REFRESH_MS);
   },

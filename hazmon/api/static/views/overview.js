@@ -1,8 +1,8 @@
-// 总览: the hazard-source map and the grid of hazard-source cards, sorted by worst alarm,
+// 总览: the hazard-source map (一张图, map.js) and the grid of hazard-source cards, sorted by worst alarm,
 // with the region and tier filters (shared with the alarm list and the KPI view).
 
 import { GATEWAY, HS_KIND, PRIORITY, PRIORITY_RANK, h, num } from '../fmt.js';
-import { drawMap } from '../map.js';
+import { createMap } from '../map.js';
 import { $, $$, markup, prioOf, simBadge, tierBadge } from '../ui.js';
 
 const MARKUP = `
@@ -20,13 +20,17 @@ const MARKUP = `
 </div>
 <div class="overview-body">
   <figure class="map-box">
-    <svg id="map" role="img" aria-label="重大危险源分布图"></svg>
+    <div class="map-head"><b id="map-title">重大危险源分布</b>
+      <span class="muted">点击企业定位其危险源 · 点击数字放大</span>
+      <button type="button" id="map-reset" class="ghost">复位</button></div>
+    <div id="map" class="map" role="img" aria-label="重大危险源分布图（一张图）"></div>
     <figcaption id="map-note" class="muted"></figcaption>
   </figure>
   <div id="hs-grid" class="hs-grid"></div>
 </div>`;
 
 let root = null;
+let map = null;
 
 function regionOptions(state) {
   const sel = $('#f-region', root);
@@ -57,7 +61,9 @@ function render(ctx) {
     grid.append(h('p', { class: 'muted' }, state.hazardSources.length
       ? '没有符合筛选条件的危险源' : '辖区内无危险源'));
   }
-  drawMap($('#map', root), $('#map-note', root), list, state, focusEnterprise);
+  map.draw(list, state).then((province) => {
+    if (root) $('#map-title', root).textContent = `${province ? `${province} · ` : ''}重大危险源分布`;
+  }).catch((e) => ctx.failed(e, '绘制地图'));
 }
 
 function hsCard(ctx, x) {
@@ -94,6 +100,8 @@ export default {
   mount(el, ctx) {
     root = el;
     el.append(markup(MARKUP));
+    map = createMap($('#map', el), $('#map-note', el), focusEnterprise);
+    $('#map-reset', el).addEventListener('click', () => map.reset());
     for (const [id, key] of [['#f-region', 'region'], ['#f-tier', 'tier']]) {
       $(id, el).addEventListener('change', (ev) => {
         ctx.state.filters[key] = ev.target.value;
@@ -105,5 +113,9 @@ export default {
   update(ctx, change) {
     if (change.kind === 'registry' || change.kind === 'filters') render(ctx);
   },
-  unmount() { root = null; },
+  unmount() {
+    map.dispose();
+    map = null;
+    root = null;
+  },
 };
