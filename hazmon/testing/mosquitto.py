@@ -3,6 +3,7 @@ to be (see deploy/mosquitto.conf): persistent sessions that queue without a smal
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from hazmon.testing.process import (
 
 CONFIG = """\
 listener {port} 127.0.0.1
-allow_anonymous true
+{security}
 persistence {persist}
 persistence_location {dir}/
 autosave_interval 1
@@ -34,12 +35,44 @@ log_type notice
 """
 
 
+@dataclass(frozen=True)
+class BrokerTls:
+    """A TLS-only listener (as deploy/mosquitto-tls.conf); client certificates signed by
+    `ca_file` are required when `require_certificate`."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
+    require_certificate: bool = False
+
+
 @dataclass
 class Mosquitto:
     workdir: Path
     port: int = field(default_factory=free_port)
     persistence: bool = True
     proc: subprocess.Popen[bytes] | None = None
+    # With a password file, anonymous clients are refused (as deploy/mosquitto.conf).
+    password_file: Path | None = None
+    acl_file: Path | None = None
+    tls: BrokerTls | None = None
+
+    def _security(self) -> str:
+        lines = [f"allow_anonymous {'false' if self.password_file else 'true'}"]
+        if self.password_file is not None:
+            lines.append(f"password_file {self.password_file}")
+        if self.acl_file is not None:
+            lines.append(f"acl_file {self.acl_file}")
+        if self.tls is not None:
+            lines += [f"cafile {self.tls.ca_file}", f"certfile {self.tls.cert_file}",
+                      f"keyfile {self.tls.key_file}",
+                      f"require_certificate {'true' if self.tls.require_certificate else 'false'}"]
+        return "\n".join(lines)
+
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto rereads its password and ACL files."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGHUP)
 
     @property
     def host(self) -> str:
@@ -51,7 +84,7 @@ class Mosquitto:
             raise ServerStartError("mosquitto not installed (run scripts/bootstrap.sh)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "mosquitto.conf"
-        conf.write_text(CONFIG.format(port=self.port, dir=self.workdir,
+        conf.write_text(CONFIG.format(port=self.port, dir=self.workdir, security=self._security(),
                                       persist="true" if self.persistence else "false"))
         log = self.workdir / "mosquitto.log"
         self.proc = subprocess.Popen(
