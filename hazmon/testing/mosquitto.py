@@ -3,6 +3,7 @@ to be (see deploy/mosquitto.conf): persistent sessions that queue without a smal
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from dataclasses import dataclass, field
@@ -59,6 +60,10 @@ class Mosquitto:
 
     def _security(self) -> str:
         lines = [f"allow_anonymous {'false' if self.password_file else 'true'}"]
+        if os.geteuid() == 0 and (self.password_file or self.acl_file or self.tls):
+            # Started as root, Mosquitto becomes user `mosquitto`, which cannot read these
+            # files in a test's private temporary directory.
+            lines.append("user root")
         if self.password_file is not None:
             lines.append(f"password_file {self.password_file}")
         if self.acl_file is not None:
