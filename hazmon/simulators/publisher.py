@@ -24,6 +24,7 @@ import logging
 import math
 import random
 import socket
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -139,6 +140,8 @@ class PublisherConfig:
     client_prefix: str = "hazmon-sim"
     keepalive: int = 30
     progress_interval_s: float = 1.0
+    # TLS to the broker (deploy/mosquitto-tls.conf); None: plain TCP.
+    tls_context: ssl.SSLContext | None = None
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -165,6 +168,7 @@ class _Connection:
                 clean_session=True,
                 keepalive=self.cfg.keepalive,
                 timeout=10,
+                tls_context=self.cfg.tls_context,
             )
             try:
                 await client.__aenter__()
