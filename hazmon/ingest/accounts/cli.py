@@ -8,7 +8,8 @@ The user name is the enterprise code; the password is generated and printed once
 stdout alone (or read from stdin with `--password-stdin`); only its hash is kept. The
 region of the ACL lines comes from the registry (`--registry`, else the settings').
 Mosquitto applies the change when it rereads its files on SIGHUP: with `--reload-pid` or
-`--pidfile` this command sends it, else it says how.
+`--pidfile` this command sends it, else it says how. Mosquitto drops a SIGHUP that comes
+while it is reloading: when changing several gateways, signal once, with the last one.
 """
 
 from __future__ import annotations
