@@ -116,7 +116,8 @@ def _loads(payload: bytes) -> Any:
         raise BatchRejected(Reason.NOT_UTF8, f"payload is not UTF-8: {exc.reason}") from None
     try:
         return json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
+    # ValueError: also an integer of more than 4300 digits (Python's conversion limit)
+    except (ValueError, RecursionError) as exc:
         raise BatchRejected(Reason.NOT_JSON, f"payload is not JSON: {exc}") from None
 
 
@@ -213,7 +214,13 @@ class Decoder:
             value = r.get("value")
             if type(value) is not float:
                 if isinstance(value, int) and not isinstance(value, bool):
-                    value = float(value)
+                    try:
+                        value = float(value)
+                    except OverflowError:  # beyond a float's range (the stdlib parses any)
+                        reject(Rejection(Reason.NON_FINITE,
+                                         f"value {_short(value)} is beyond a float's range",
+                                         i, tag, r))
+                        continue
                 else:
                     reject(Rejection(
                         Reason.WRONG_TYPE, f"value {_short(value)} is not a number", i, tag, r
@@ -236,13 +243,16 @@ class Decoder:
                     continue
             if ts > latest_ok:
                 reject(Rejection(
-                    Reason.FUTURE_TIME, f"ts {ts} is {(ts - now_ms) / 1000:.0f} s in the future",
+                    # integer division: a float one overflows on a huge integer ts
+                    Reason.FUTURE_TIME,
+                    f"ts {_short(ts)} is {_short((ts - now_ms) // 1000)} s in the future",
                     i, tag, r,
                 ))
                 continue
             if ts < MIN_PLAUSIBLE_MS:
                 reject(Rejection(
-                    Reason.IMPLAUSIBLE_TIME, f"ts {ts} is before 2000 (seconds sent as ms?)",
+                    Reason.IMPLAUSIBLE_TIME,
+                    f"ts {_short(ts)} is before 2000 (seconds sent as ms?)",
                     i, tag, r,
                 ))
                 continue

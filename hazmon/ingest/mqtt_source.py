@@ -23,6 +23,7 @@ from hazmon.core.metrics import Metrics
 from hazmon.ingest import paho_fast
 from hazmon.ingest.backoff import Backoff
 from hazmon.ingest.settings import MqttSettings
+from hazmon.ingest.tls import client_context, describe_failure
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class MqttSource:
         self._holding = False
         self._subscribed: set[str] = set()
         self._backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)
+        self._tls = client_context(settings.tls) if settings.tls is not None else None
         self.messages = metrics.counter("hazmon_mqtt_messages_total", "MQTT messages received")
         self.reconnects = metrics.counter(
             "hazmon_mqtt_connect_attempts_total", "MQTT connection attempts, by outcome",
@@ -81,6 +83,7 @@ class MqttSource:
             keepalive=s.keepalive,
             properties=props,
             max_inflight_messages=100,
+            tls_context=self._tls,
         )
         # aiomqtt 2.x does not expose paho's manual acknowledgement; the paho client does.
         # Without it a QoS 1 message is acknowledged on arrival and lost if we crash
@@ -129,9 +132,10 @@ class MqttSource:
             except aiomqtt.MqttError as exc:
                 self.reconnects.inc(1, "failed")
                 delay = self._backoff.next()
-                self.last_error = str(exc)
+                tls_problem = describe_failure(exc, self.settings.tls)
+                self.last_error = tls_problem or str(exc)
                 log.warning("MQTT connection to %s:%d lost or refused (%s); attempt %d in %.1f s",
-                            self.settings.host, self.settings.port, exc,
+                            self.settings.host, self.settings.port, self.last_error,
                             self._backoff.attempt + 1, delay)
                 await asyncio.sleep(delay)
             finally:

@@ -13,9 +13,20 @@ from pydantic import Field, SecretStr
 from hazmon.core.section import Section
 
 
+class MqttTlsSettings(Section):
+    """TLS to the broker (deploy/mosquitto-tls.conf): the broker's certificate is verified
+    against `ca_file` (None: the system's trusted CAs) and its host name."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None  # a client certificate, when the broker requires one
+    key_file: Path | None = None
+    insecure: bool = False  # skip the host name check only (a test broker by IP)
+
+
 class MqttSettings(Section):
     host: str = "127.0.0.1"
-    port: int = 1883
+    port: int = 1883  # 8883 with `tls`
+    tls: MqttTlsSettings | None = None  # None: plain TCP
     username: str | None = None
     password: SecretStr | None = None
     # A fixed client id and a persistent session: the broker keeps QoS 1 messages for us

@@ -12,6 +12,7 @@ from hazmon.alerts.audit_cli import add_audit_commands
 from hazmon.api.openapi import add_openapi_command
 from hazmon.api.tokens_cli import add_token_commands
 from hazmon.domain.registry import RegistryError, load_registry
+from hazmon.ingest.accounts.cli import add_gateway_commands
 from hazmon.service.logs import setup_logging
 from hazmon.service.settings import load_settings
 from hazmon.simulators.cli import add_simulator_commands
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_token_commands(sub, default_db=_alarm_db)
     add_audit_commands(sub, default_db=_alarm_db)
     add_openapi_command(sub)
+    add_gateway_commands(sub, default_registry=lambda a: load_settings(a.config).registry)
     add_simulator_commands(sub)
     return parser
 

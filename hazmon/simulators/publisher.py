@@ -29,6 +29,7 @@ import logging
 import math
 import random
 import socket
+import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -149,6 +150,8 @@ class PublisherConfig:
     passwords: Mapping[str, str] = field(default_factory=dict)
     keepalive: int = 30
     progress_interval_s: float = 1.0
+    # TLS to the broker (deploy/mosquitto-tls.conf); None: plain TCP.
+    tls_context: ssl.SSLContext | None = None
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -198,6 +201,7 @@ class _Connection:
                 clean_session=True,
                 keepalive=self.cfg.keepalive,
                 timeout=10,
+                tls_context=self.cfg.tls_context,
             )
             try:
                 await client.__aenter__()
