@@ -37,14 +37,14 @@ def test_gateway_accounts_script_adds_each_enterprise_once(tmp_path: Path) -> No
     import subprocess
     import sys
 
-    if shutil.which("mosquitto_passwd") is None:
-        pytest.skip("mosquitto_passwd not installed (Debian package mosquitto)")
     script = DEPLOY.parent / "scripts" / "gateway-accounts.sh"
     passwd = tmp_path / "hazmon.passwd"
     passwd.write_text("hazmon-ingest:$7$101$kept\n", encoding="utf-8")
+    acl = tmp_path / "hazmon.acl"
+    shutil.copy(DEPLOY / "hazmon.acl", acl)
 
     def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["bash", str(script), str(REGISTRY_EXAMPLE), str(passwd)],
+        return subprocess.run(["bash", str(script), str(REGISTRY_EXAMPLE), str(passwd), str(acl)],
                               capture_output=True, text=True, check=True,
                               env={"PATH": "/usr/bin:/bin", "HAZMON_PYTHON": sys.executable})
 
@@ -56,6 +56,8 @@ def test_gateway_accounts_script_adds_each_enterprise_once(tmp_path: Path) -> No
     assert lines[0] == "hazmon-ingest:$7$101$kept"  # existing accounts are left alone
     assert lines[1].startswith(f"{code}:$7$")  # stored hashed, never in clear
     assert password not in lines[1]
+    # the gateway may write its own topics in its own region, and nothing else
+    assert f"user {code}\ntopic write hazmon/v1/320921/{code}/telemetry" in acl.read_text()
     again = run()
     assert again.stdout == ""
     assert "0 new account(s)" in again.stderr

@@ -1,5 +1,6 @@
 """Simulators against a broker configured as a site's (deploy/mosquitto.conf): no anonymous
-access, a password file made by mosquitto_passwd and the site ACL of deploy/hazmon.acl."""
+access, a password file made by mosquitto_passwd, the site ACL of deploy/hazmon.acl and each
+gateway's own ACL lines."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from hazmon.ingest.accounts.acl import gateway_lines
 from hazmon.simulators.cli import (
     SimulatorError,
     add_simulator_commands,
@@ -38,9 +40,12 @@ def site_broker(tmp_path_factory: pytest.TempPathFactory, plants: GeneratedRegis
                 ) -> Iterator[Mosquitto]:
     users = {code: gateway_password(code) for code in plants.simulated}
     users["hazmon-ingest"] = INGEST_PASSWORD
+    # the site ACL with each gateway's own lines, as `hazmon gateway add` writes them
+    acl = ACL.read_text(encoding="utf-8") + "".join(
+        "\n".join(gateway_lines(e["code"], e["region"])) + "\n"
+        for e in plants.data["enterprises"])
     try:
-        with Mosquitto(tmp_path_factory.mktemp("site-mq"), users=users,
-                       acl=ACL.read_text(encoding="utf-8")) as mq:
+        with Mosquitto(tmp_path_factory.mktemp("site-mq"), users=users, acl=acl) as mq:
             yield mq
     except ServerStartError as exc:
         pytest.skip(f"no mosquitto: {exc}")
