@@ -27,6 +27,7 @@ ALLOWED: dict[str, set[str]] = {
     "simulators": {"core", "domain", "simulators"},
     "testing": {"testing"},
     "api": {"core", "domain", "ingest", "alerts", "api"},
+    "warnings": {"core", "domain", "alerts", "warnings"},
 }
 
 _PROBE = """
@@ -62,6 +63,11 @@ def test_importing_the_ingest_sink_loads_no_alarm_api_or_service_module() -> Non
     upward = [m for m in loaded
               if m.split(".")[1] in {"alerts", "api", "service", "rules", "simulators"}]
     assert upward == []
+
+
+def test_every_package_has_its_layer() -> None:
+    packages = {p.name for p in ROOT.iterdir() if p.is_dir() and any(p.glob("*.py"))}
+    assert packages - {"service"} == set(ALLOWED), "add the new package to ALLOWED"
 
 
 @pytest.mark.parametrize("package", sorted(ALLOWED))
