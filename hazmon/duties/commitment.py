@@ -19,7 +19,7 @@ from hazmon.domain.registry import Enterprise, format_loc
 from hazmon.domain.registry import _pydantic_loc as pydantic_loc
 from hazmon.duties.config import DutiesConfig
 from hazmon.duties.runstate import LABEL as RUN_LABEL
-from hazmon.duties.runstate import NEEDS_EXPECTED_END, TRANSIENT, RunState
+from hazmon.duties.runstate import NEEDS_EXPECTED_END, TRANSIENT, RunState, RunStateRecord
 
 PHONE_PATTERN: Final = r"^\+?[0-9 -]{5,20}$"
 MAX_WORKS: Final = 999
@@ -228,6 +228,9 @@ def consistency_problems(
     out: list[FieldProblem] = []
     if c.day != local_day(now_ms, config):
         out.append(FieldProblem("day", "只能填报当天的承诺"))
+    start = config.commitment.window_start
+    if start is not None and datetime.fromtimestamp(now_ms / 1000, tz=config.zone).time() < start:
+        out.append(FieldProblem("day", f"承诺须在{start.strftime('%H:%M')}之后填报"))
     u = c.units
     if u.running + u.stopped != u.total:
         out.append(FieldProblem(
@@ -292,3 +295,21 @@ def file_commitment(
 
 def expected_end_ms(s: SourceCommitment) -> int | None:
     return None if s.expected_end is None else _ms(s.expected_end)
+
+
+def run_states(
+    c: Commitment, current: Mapping[str, RunStateRecord]
+) -> dict[str, RunStateRecord]:
+    """The run state of each source as the commitment declares it (code → record).
+
+    The commitment is the enterprise's declaration of the day: it sets the state whatever
+    came before (the steps in between may not have been recorded), so the transition
+    rules of `runstate.transition` are not applied; its validation has already required
+    the reasons and expected ends."""
+    out: dict[str, RunStateRecord] = {}
+    for s in c.input.hazard_sources:
+        cur = current.get(s.code)
+        since = cur.since_ms if cur is not None and cur.state is s.run_state else c.filed_at_ms
+        out[s.code] = RunStateRecord(c.enterprise, s.code, s.run_state, since, c.filed_by,
+                                     s.reason.strip() if s.reason else None, expected_end_ms(s))
+    return out

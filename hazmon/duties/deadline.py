@@ -33,8 +33,8 @@ def status(
 ) -> CommitmentStatus:
     """The status of an enterprise's commitment for `day` as seen at `now_ms`.
 
-    Filed exactly at the deadline is on time; a filing earlier than the window start is
-    still on time (the form may refuse it, this only grades timeliness)."""
+    Filed exactly at the deadline is on time. A filing before the province's window start
+    is refused by the validation (`commitment.consistency_problems`), not graded here."""
     due = deadline_ms(day, config)
     if commitment is not None and commitment.day == day:
         return CommitmentStatus.ON_TIME if commitment.filed_at_ms <= due else CommitmentStatus.LATE

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import time
 from typing import Any
 
 import pytest
 
-from hazmon.duties.commitment import CommitmentError, file_commitment
+from hazmon.duties.commitment import CommitmentError, file_commitment, run_states
+from hazmon.duties.config import CommitmentConfig, DutiesConfig
+from hazmon.duties.runstate import RunState, process_alarms_suppressed, transition
 from tests.duties.support import CONFIG, enterprise, form, shanghai_ms
 
 NOW = shanghai_ms(2026, 11, 22, 9, 30)
@@ -109,3 +112,27 @@ def test_transient_sources_and_trial_production_are_derived() -> None:
                         config=CONFIG)
     assert c.transient_sources == ("MHS-01",)
     assert not c.trial_production
+
+
+def test_a_province_window_refuses_filing_before_its_start() -> None:
+    dalian = DutiesConfig(commitment=CommitmentConfig(window_start=time(9, 0)))
+    with pytest.raises(CommitmentError) as exc:
+        file_commitment(form(), enterprise(), now_ms=shanghai_ms(2026, 11, 22, 8, 59),
+                        by="t", config=dalian)
+    assert {p.path: p.message for p in exc.value.problems} == {"day": "承诺须在09:00之后填报"}
+    file_commitment(form(), enterprise(), now_ms=shanghai_ms(2026, 11, 22, 9, 0), by="t",
+                    config=dalian)
+
+
+def test_the_commitment_sets_each_sources_run_state() -> None:
+    src = {"code": "MHS-01", "run_state": "stopped", "reason": " 停电 ",
+           "expected_end": "2026-11-23T08:00:00+08:00", "baobao_in_place": True}
+    c = file_commitment(form(hazard_sources=[src]), enterprise(), now_ms=NOW, by="t",
+                        config=CONFIG)
+    running = transition(None, c.enterprise, "MHS-01", RunState.RUNNING, at_ms=0, by="u")
+    states = run_states(c, {"MHS-01": running})
+    r = states["MHS-01"]
+    assert (r.state, r.since_ms, r.reason) == (RunState.STOPPED, NOW, "停电")
+    assert r.expected_end_ms == shanghai_ms(2026, 11, 23, 8)
+    assert process_alarms_suppressed(r)
+    assert run_states(c, states)["MHS-01"].since_ms == NOW  # same state: since kept

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 
 import pytest
 
 from hazmon.duties.commitment import Commitment, file_commitment
 from hazmon.duties.config import CommitmentConfig, DutiesConfig
-from hazmon.duties.deadline import CommitmentStatus, day_rows, fact, status
+from hazmon.duties.deadline import CommitmentStatus, day_rows, deadline_ms, fact, status
 from hazmon.duties.facts import FactKind
 from hazmon.duties.runstate import (
     RunState,
@@ -136,3 +136,11 @@ def test_stopped_past_expected_end_and_running_but_silent_are_flagged() -> None:
     assert silent is not None
     assert silent.kind is FactKind.RUNNING_BUT_SILENT
     assert stopped_past_expected_end(run, 10**12) is None
+
+
+@pytest.mark.parametrize("day", [date(2026, 1, 15), date(2026, 3, 29), date(2026, 7, 1),
+                                 date(2026, 10, 25), date(2026, 12, 31)])
+def test_the_10_oclock_deadline_is_02_utc_all_year(day: date) -> None:
+    # Asia/Shanghai has no daylight saving time: the line does not move with the season
+    expected = datetime(day.year, day.month, day.day, 2, tzinfo=UTC)
+    assert deadline_ms(day, CONFIG) == int(expected.timestamp() * 1000)
