@@ -32,20 +32,18 @@ express (nesting, duplicates), every problem collected with its path and line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-from hazmon.domain.ids import ENTERPRISE_PATTERN
+from pydantic import BaseModel, ConfigDict, Field
 
 # Shared with the registry loader so every file reports its places the same way.
-from hazmon.domain.registry import YAML_LOADER, LineIndex, Loc, yaml_problem
-from hazmon.domain.registry import _pydantic_loc as pydantic_loc
+from hazmon.domain.configfile import ConfigFileError, parse_config, read_config
+from hazmon.domain.ids import ENTERPRISE_PATTERN
+from hazmon.domain.registry import Loc
 from hazmon.domain.registry import _where as where
 
 PHONE_PATTERN = r"^\+?[0-9 -]{5,20}$"  # as the registry's contacts: landlines with area codes
@@ -164,14 +162,10 @@ class Place:
         return tuple(out)
 
 
-class RegionsError(Exception):
+class RegionsError(ConfigFileError):
     """The regions file cannot be used; `problems` lists each one with its place."""
 
-    def __init__(self, source: str, problems: Sequence[str]) -> None:
-        self.source = source
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"invalid regions {source}: {len(self.problems)} problem(s)\n{lines}")
+    what = "regions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,34 +228,12 @@ class Regions:
 
 def load_regions(path: str | Path) -> Regions:
     """Read and validate a regions file; raise RegionsError listing every problem."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise RegionsError(str(p), [f"cannot read file: {exc.strerror or exc}"]) from exc
-    except UnicodeDecodeError as exc:
-        raise RegionsError(
-            str(p), [f"file is not UTF-8 (byte {exc.start}): save it as UTF-8"]
-        ) from exc
-    return parse_regions(text, source=str(p))
+    text, source = read_config(path, RegionsError)
+    return parse_regions(text, source=source)
 
 
 def parse_regions(text: str, source: str = "<regions>") -> Regions:
-    try:
-        data: Any = yaml.load(text, Loader=YAML_LOADER)  # a safe loader (C or Python)
-    except yaml.YAMLError as exc:
-        raise RegionsError(source, [yaml_problem(exc)]) from exc
-    lines = LineIndex(text)
-    try:
-        model = RegionsFile.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-            problems.append(f"{where(pydantic_loc(err['loc']), lines)}: {msg}")
-        raise RegionsError(source, problems) from exc
+    model, lines = parse_config(text, source, RegionsFile, RegionsError)
     return _index(model, lines, source)
 
 

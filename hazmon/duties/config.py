@@ -8,21 +8,14 @@ Loaded strictly (unknown keys fail), with each problem's path and line, like the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, time
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from hazmon.domain.registry import YAML_LOADER, LineIndex, yaml_problem
-
-# Shared with the registry loader so both report places the same way.
-from hazmon.domain.registry import _pydantic_loc as pydantic_loc
-from hazmon.domain.registry import _where as where
+from hazmon.domain.configfile import ConfigFileError, parse_config, read_config
 
 DEFAULT_TEMPLATE = (
     "我承诺:今天{enterprise_name}的{sources}处于安全运行状态,安全风险均处于受控状态。"
@@ -124,38 +117,17 @@ class DutiesConfig(_Strict):
         return ZoneInfo(self.timezone)
 
 
-class DutiesConfigError(Exception):
+class DutiesConfigError(ConfigFileError):
     """The duties file cannot be used; `problems` lists each one with its place."""
 
-    def __init__(self, source: str, problems: Sequence[str]) -> None:
-        self.source = source
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"invalid duties {source}: {len(self.problems)} problem(s)\n{lines}")
+    what = "duties"
 
 
 def load_duties_config(path: str | Path) -> DutiesConfig:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DutiesConfigError(str(p), [f"cannot read file: {exc.strerror or exc}"]) from exc
-    return parse_duties_config(text, source=str(p))
+    text, source = read_config(path, DutiesConfigError)
+    return parse_duties_config(text, source=source)
 
 
 def parse_duties_config(text: str, source: str = "<duties>") -> DutiesConfig:
-    try:
-        data: Any = yaml.load(text, Loader=YAML_LOADER)  # a safe loader (C or Python)
-    except yaml.YAMLError as exc:
-        raise DutiesConfigError(source, [yaml_problem(exc)]) from exc
-    lines = LineIndex(text)
-    try:
-        return DutiesConfig.model_validate({} if data is None else data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-            problems.append(f"{where(pydantic_loc(err['loc']), lines)}: {msg}")
-        raise DutiesConfigError(source, problems) from exc
+    config, _ = parse_config(text, source, DutiesConfig, DutiesConfigError, empty={})
+    return config

@@ -38,24 +38,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
 
-from hazmon.domain.regions import Level
-
 # Shared with the registry loader so every file reports its places the same way.
-from hazmon.domain.registry import YAML_LOADER, LineIndex, SensorKind, yaml_problem
+from hazmon.domain.configfile import ConfigFileError, parse_config, read_config
+from hazmon.domain.regions import Level
+from hazmon.domain.registry import SensorKind
 from hazmon.domain.registry import _pydantic_loc as pydantic_loc
-from hazmon.domain.registry import _where as where
 from hazmon.domain.signal import Category, Priority
 from hazmon.warnings.chain import ChainRole
 from hazmon.warnings.levels import WarningLevel
@@ -300,48 +297,22 @@ def _every_level(table: Mapping[WarningLevel, object]) -> None:
         raise ValueError(f"give every level; missing {', '.join(missing)}")
 
 
-class PolicyError(Exception):
+class PolicyError(ConfigFileError):
     """The policy file cannot be used; `problems` lists each one with its place."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(
-            f"invalid warning policy {source}: {len(problems)} problem(s)\n{lines}"
-        )
+    what = "warning policy"
 
 
 def load_policy(path: str | Path) -> WarningPolicy:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(str(p), [f"cannot read file: {exc.strerror or exc}"]) from exc
-    except UnicodeDecodeError as exc:
-        raise PolicyError(
-            str(p), [f"file is not UTF-8 (byte {exc.start}): save it as UTF-8"]
-        ) from exc
-    return parse_policy(text, source=str(p))
+    text, source = read_config(path, PolicyError)
+    return parse_policy(text, source=source)
 
 
 def parse_policy(text: str, source: str = "<warning policy>") -> WarningPolicy:
     """A policy from YAML. Keys left out keep their defaults; an empty file is the default."""
-    try:
-        data: Any = yaml.load(text, Loader=YAML_LOADER)  # a safe loader (C or Python)
-    except yaml.YAMLError as exc:
-        raise PolicyError(source, [yaml_problem(exc)]) from exc
-    lines = LineIndex(text)
-    try:
-        return WarningPolicy.model_validate({} if data is None else data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key"
-            problems.append(f"{where(_file_loc(err['loc']), lines)}: {msg}")
-        raise PolicyError(source, problems) from exc
+    policy, _ = parse_config(text, source, WarningPolicy, PolicyError, empty={},
+                             file_loc=_file_loc)
+    return policy
 
 
 def _file_loc(raw: tuple[int | str, ...]) -> tuple[str | int, ...]:
