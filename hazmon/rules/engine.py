@@ -158,8 +158,19 @@ class RulesEngine:
                 if sensor.watch_from is None:
                     sensor.watch_from = now_ms
                 last = sensor.watch_from
-            if now_ms - last < sensor_health.stale_after_ms:
+            after = sensor_health.stale_after_ms
+            if now_ms - last < after:
                 continue
+            # Judged against the gateway, not the wall clock against a reading not yet
+            # dequeued: stale when the gateway's data time moved on past the limit without
+            # this sensor, or the gateway itself has sent nothing for as long.
+            gw = sensor.gateway
+            if gw is not None and gw.watch_from is not None:
+                data_ms = gw.state.last_seen_ms
+                moved_on = data_ms is not None and data_ms - last >= after
+                heard_ms = gateway.received(gw.state, gw.watch_from, now_ms)
+                if not moved_on and now_ms - heard_ms < after:
+                    continue
             held = sensor.gateway is not None and gateway.holds_stale(sensor.gateway.state)
             if health.stale_tick(sensor_health, last, now_ms, held):
                 out.append(self._emit(health.signal(

@@ -34,7 +34,10 @@ _NONE: Final = Change.NONE
 class Gateway:
     """Liveness of one enterprise's gateway."""
 
-    __slots__ = ("active", "catch_up_ms", "last_seen_ms", "offline_ms", "reason", "silence_ms")
+    __slots__ = (
+        "active", "catch_up_ms", "last_seen_ms", "offline_ms", "reason", "received_ms",
+        "silence_ms", "ticked_ms", "ticked_seen_ms",
+    )
 
     def __init__(self, silence_ms: int) -> None:
         self.silence_ms = silence_ms
@@ -43,6 +46,11 @@ class Gateway:
         self.reason = ""  # "status" (said offline / Last Will) or "silence"
         self.offline_ms: int | None = None  # time of the newest offline status
         self.last_seen_ms: int | None = None  # newest reading or online status
+        # Wall time (a tick's now) by which `last_seen_ms` last moved: a backlog dequeued now
+        # with old timestamps still proves the gateway alive.
+        self.received_ms: int | None = None
+        self.ticked_seen_ms: int | None = None  # `last_seen_ms` as the last tick saw it
+        self.ticked_ms: int | None = None  # the last tick's now
 
 
 def status(state: Gateway, online: bool, ts_ms: int) -> Change:
@@ -78,10 +86,23 @@ def seen(state: Gateway, ts_ms: int) -> Change:
     return _NONE
 
 
+def received(state: Gateway, watch_from_ms: int, now_ms: int) -> int:
+    """Wall time of the gateway's newest received activity, noted at tick `now_ms`."""
+    if state.last_seen_ms is not None and state.last_seen_ms != state.ticked_seen_ms:
+        # Received since the last tick: its time is the earliest that is sure.
+        state.ticked_seen_ms = state.last_seen_ms
+        since = state.ticked_ms if state.ticked_ms is not None else state.last_seen_ms
+        state.received_ms = since if state.received_ms is None else max(state.received_ms, since)
+    if state.ticked_ms is None or now_ms > state.ticked_ms:
+        state.ticked_ms = now_ms
+    heard = [v for v in (state.received_ms, state.last_seen_ms) if v is not None]
+    return max(heard) if heard else watch_from_ms  # never heard from: since watching began
+
+
 def tick(state: Gateway, watch_from_ms: int, now_ms: int) -> Change:
+    last = received(state, watch_from_ms, now_ms)
     if state.active:
         return _NONE
-    last = state.last_seen_ms if state.last_seen_ms is not None else watch_from_ms
     if now_ms - last >= state.silence_ms:
         state.active = True
         state.reason = "silence"
@@ -127,6 +148,9 @@ def dump(groups: Groups) -> list[dict[str, object]]:
             "offline_ms": watch.state.offline_ms,
             "last_seen_ms": watch.state.last_seen_ms,
             "catch_up_ms": watch.state.catch_up_ms,
+            "received_ms": watch.state.received_ms,
+            "ticked_ms": watch.state.ticked_ms,
+            "ticked_seen_ms": watch.state.ticked_seen_ms,
             "watch_from": watch.watch_from,
         }
         for code, watch in groups.gateways.items()
@@ -142,6 +166,9 @@ def load(groups: Groups, saved: list[dict[str, Any]]) -> None:
         state.active, state.reason = bool(entry["active"]), str(entry["reason"])
         state.offline_ms, state.last_seen_ms = entry["offline_ms"], entry["last_seen_ms"]
         state.catch_up_ms = entry.get("catch_up_ms")  # absent from older snapshots
+        state.received_ms = entry.get("received_ms")  # these three too
+        state.ticked_ms = entry.get("ticked_ms")
+        state.ticked_seen_ms = entry.get("ticked_seen_ms")
         watch.watch_from = entry["watch_from"]
 
 
