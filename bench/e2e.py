@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import statistics
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,7 @@ def throughput(ctx: Ctx, batch: int, messages: int, tag: str = "") -> dict[str, 
 class Paced:
     """mosquitto_pub -l fed lines at a fixed message rate from a thread."""
 
-    def __init__(self, port: int, topic: str, lines: list[bytes], msg_rate: float,
+    def __init__(self, port: int, topic: str, lines: Iterable[bytes], msg_rate: float,
                  name: str) -> None:
         self.lines = lines
         self.rate = msg_rate
@@ -137,15 +138,17 @@ class Paced:
         stdin = self.proc.stdin
         assert stdin is not None
         t0 = time.monotonic()
-        n = len(self.lines)
-        i = 0
-        while i < n and not self._stop.is_set():
-            due = min(n, int((time.monotonic() - t0) * self.rate) + 1)
-            if due > i:
-                stdin.write(b"\n".join(self.lines[i:due]) + b"\n")
-                stdin.flush()
-                i = due
-                self.sent = i
+        lines = iter(self.lines)  # a list, or a generator too long to hold (bench.soak)
+        while not self._stop.is_set():
+            want = int((time.monotonic() - t0) * self.rate) + 1 - self.sent
+            if want > 0:
+                chunk = list(itertools.islice(lines, want))
+                if chunk:
+                    stdin.write(b"\n".join(chunk) + b"\n")
+                    stdin.flush()
+                    self.sent += len(chunk)
+                if len(chunk) < want:
+                    break  # all sent
             else:
                 time.sleep(0.005)
         stdin.close()

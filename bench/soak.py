@@ -19,10 +19,8 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,7 +31,8 @@ import orjson
 
 from bench import e2e
 from bench.common import ROOT, Enterprise, build_registry, now_ms
-from bench.raw import INFLIGHT, influx_count
+from bench.e2e import Paced
+from bench.raw import influx_count
 from bench.service import ServiceProc
 
 BAD_MESSAGES = (b"{not json", b'{"readings": 5}', b"[1, 2, 3]", b'{"seq": "x", "readings": []}')
@@ -94,54 +93,28 @@ def _lines(ent: Enterprise, batch: int, step_ms: int, t0_ms: int, malformed_ever
         yield orjson.dumps({"seq": seq, "readings": readings}), good
 
 
-class Publisher:
-    """mosquitto_pub -l fed lazily generated lines at a fixed message rate from a thread
-    (an hour of batches would not fit in memory as a list)."""
+class Publisher(Paced):
+    """A paced publisher fed lazily generated lines (an hour of batches would not fit in
+    memory as a list), counting the good readings and the bad messages it sent."""
 
     def __init__(self, port: int, ent: Enterprise, batch: int, msg_rate: float, t0_ms: int,
                  malformed_every: int, name: str) -> None:
         step = max(1, round(len(ent.sensors) / (msg_rate * batch) * 1000))
-        self.lines = _lines(ent, batch, step, t0_ms, malformed_every)
-        self.rate = msg_rate
-        self.sent = 0
         self.good = 0
         self.bad = 0
-        self._stop = threading.Event()
-        self.proc = subprocess.Popen(
-            ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "1", "-M", INFLIGHT,
-             "-i", name, "-t", ent.topic, "-l"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        self.thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__(port, ent.topic,
+                         self._counted(_lines(ent, batch, step, t0_ms, malformed_every)),
+                         msg_rate, name)
 
-    def start(self) -> Publisher:
-        self.thread.start()
-        return self
-
-    def _run(self) -> None:
-        stdin = self.proc.stdin
-        assert stdin is not None
-        t0 = time.monotonic()
-        while not self._stop.is_set():
-            due = int((time.monotonic() - t0) * self.rate) + 1
-            if due > self.sent:
-                chunk = []
-                for _ in range(due - self.sent):
-                    line, good = next(self.lines)
-                    chunk.append(line)
-                    self.good += good
-                    self.bad += good == 0
-                stdin.write(b"\n".join(chunk) + b"\n")
-                stdin.flush()
-                self.sent = due
-            else:
-                time.sleep(0.005)
-        stdin.close()
+    def _counted(self, lines: Iterator[tuple[bytes, int]]) -> Iterator[bytes]:
+        for line, good in lines:
+            self.good += good
+            self.bad += good == 0
+            yield line
 
     def stop(self) -> None:
-        self._stop.set()
-        self.thread.join(30)
-        self.proc.wait(120)
+        super().stop()
+        self.wait(120)
 
 
 def _dir_bytes(path: Path) -> int:
@@ -196,8 +169,10 @@ def soak(work: Path, minutes: float, fraction: float, rate: float | None,
         try:
             msg_rate = rate / 10 / len(reg.load)
             pubs = [Publisher(ctx.mqtt_port, e, 10, msg_rate, now_ms() + 1000,
-                              malformed_every, f"soak-{i}").start()
+                              malformed_every, f"soak-{i}")
                     for i, e in enumerate(reg.load)]
+            for p in pubs:
+                p.start()
             t0 = time.monotonic()
             end = t0 + minutes * 60
             while time.monotonic() < end:
