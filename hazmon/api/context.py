@@ -13,6 +13,7 @@ from typing import Any
 from hazmon.alerts.service import AlarmService
 from hazmon.alerts.store import AlarmStore
 from hazmon.api.ratelimit import FailureLimiter
+from hazmon.api.rights import Rights
 from hazmon.api.tokens import TokenStore
 from hazmon.core.clock import Clock
 from hazmon.domain.registry import Registry
@@ -58,6 +59,7 @@ class ApiContext:
     # Readings newer than this are looked up for the `last` value of a sensor.
     last_reading_window_ms: int = 24 * 3600 * 1000
     auth_failures_per_minute: int = 10
+    rights: Rights = field(default_factory=Rights)  # who may do what (http.rights)
     limiter: FailureLimiter = field(init=False)
 
     def __post_init__(self) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -11,6 +11,7 @@ from pydantic import Field
 
 from hazmon.api.context import ApiContext
 from hazmon.api.errors import RateLimited, Unauthorized
+from hazmon.api.rights import Action
 from hazmon.api.scope import Principal, Role
 from hazmon.domain.registry import Registry
 
@@ -57,6 +58,18 @@ async def authenticate(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]
+
+
+def requires(action: Action) -> Any:
+    """A dependency checking the caller's right to `action` (hazmon.api.rights) before the
+    endpoint runs: `principal: Annotated[Principal, requires(Action.ALARM_ACK)]`.
+    Answers 403 when the role may not; scope (404 outside it) is the endpoint's business."""
+
+    async def _check(principal: CurrentPrincipal, ctx: Ctx) -> Principal:
+        ctx.rights.check(principal, action)
+        return principal
+
+    return Depends(_check)
 
 
 def current_registry(ctx: Ctx) -> Registry:

@@ -47,6 +47,13 @@ class Unauthorized(ApiError):  # noqa: N818
         self.headers = {"WWW-Authenticate": 'Bearer realm="hazmon"'}
 
 
+class Forbidden(ApiError):  # noqa: N818
+    """In scope, but the caller's role may not do this (hazmon.api.rights)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(ApiError):  # noqa: N818
     status = 404
     code = "not_found"

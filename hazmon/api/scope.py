@@ -2,6 +2,7 @@
 
     province   scope = 2-digit region prefix ("32"): every enterprise whose region starts so
     city       scope = 4-digit region prefix ("3209")
+    county     scope = 6-digit county code of GB/T 2260 ("320921")
     enterprise scope = one enterprise code: that plant only
     simulator  scope = a region prefix (2-6 digits): only the enterprises flagged as
                simulated there, only their simulated alarms and the simulated telemetry
@@ -26,6 +27,7 @@ from hazmon.domain.ids import is_enterprise
 class Role(StrEnum):
     PROVINCE = "province"
     CITY = "city"
+    COUNTY = "county"
     ENTERPRISE = "enterprise"
     SIMULATOR = "simulator"
 
@@ -41,6 +43,8 @@ def check_scope(role: Role, scope: str) -> str:
         raise ScopeError("a province scope is a 2-digit region prefix, e.g. 32")
     if role is Role.CITY and not (len(scope) == 4 and scope.isdigit()):
         raise ScopeError("a city scope is a 4-digit region prefix, e.g. 3209")
+    if role is Role.COUNTY and not (len(scope) == 6 and scope.isdigit()):
+        raise ScopeError("a county scope is a 6-digit county code (GB/T 2260), e.g. 320921")
     if role is Role.ENTERPRISE and not is_enterprise(scope):
         raise ScopeError("an enterprise scope is an 18-character unified social credit code")
     if role is Role.SIMULATOR and not (2 <= len(scope) <= 6 and scope.isdigit()):

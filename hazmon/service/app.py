@@ -31,6 +31,7 @@ from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory
 from hazmon.alerts.notify import Notifier, plant_only_config
 from hazmon.api import ApiContext, TokenStore, create_app
 from hazmon.api.instrument import ApiMetrics
+from hazmon.api.rights import Rights
 from hazmon.core.clock import Clock, wall_ms
 from hazmon.core.metrics import Metrics
 from hazmon.domain.registry import Registry, RegistryError, load_registry
@@ -228,6 +229,7 @@ class Service:
             influx_database=self.settings.influx.database,
             simulated_enterprises=self.simulated_enterprises,
             last_seen=lambda e, t: self.rules.engine.last_seen(e, t),
+            rights=Rights(self.settings.http.rights),
         ))
         app.add_middleware(ApiMetrics, metrics=self.metrics)
         return app
