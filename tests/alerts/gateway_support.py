@@ -103,3 +103,13 @@ def message(*, phone: str | None = None, text: str = TEXT, subject: str = SUBJEC
                  if phone else Recipient("enterprise", ENT))
     return Message(msg_id, "push", recipient, "alarm", {"id": "A1"}, subject, text,
                    simulated, (7,))
+
+
+# what httpx sends on every request, whatever the channel
+TRANSPORT_HEADERS = frozenset({"host", "accept", "accept-encoding", "connection",
+                               "user-agent", "content-length"})
+
+
+def own_headers(seen: Seen) -> dict[str, str]:
+    """The request's headers less the transport's: what the channel itself set."""
+    return {k: v for k, v in seen.headers.items() if k not in TRANSPORT_HEADERS}

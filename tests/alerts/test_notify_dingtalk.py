@@ -20,7 +20,14 @@ from hazmon.alerts.notify import ChannelDeps, DeliveryError, NotifyConfig, build
 from hazmon.alerts.notify.channels import ChannelSecretError
 from hazmon.alerts.notify.channels.dingtalk import DingtalkChannelConfig
 from hazmon.alerts.notify.message import Channel
-from tests.alerts.gateway_support import SUBJECT, TEXT, WALL_S, FakeGateway, message
+from tests.alerts.gateway_support import (
+    SUBJECT,
+    TEXT,
+    WALL_S,
+    FakeGateway,
+    message,
+    own_headers,
+)
 
 TOKEN = "b9f8e7d6c5a4b3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d8c7b6a5f4e3d2c1b0a9f8"
 SECRET = "SEC3a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"
@@ -75,7 +82,8 @@ async def test_markdown_request_is_exactly_dingtalks(gateway: FakeGateway,
     assert req.raw_path == (f"/robot/send?access_token={TOKEN}&timestamp={T_MS}"
                             f"&sign={quote_plus(expected_sign(T_MS))}")
     assert req.query["sign"] == [expected_sign(T_MS)]  # encoded once, decodes to base64
-    assert req.headers["content-type"] == "application/json; charset=utf-8"
+    assert own_headers(req) == {"content-type": "application/json; charset=utf-8"}
+    assert req.headers["content-length"] == str(len(req.body))
     assert req.json == {
         "msgtype": "markdown",
         "markdown": {

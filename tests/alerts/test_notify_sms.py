@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from hazmon.alerts.notify import ChannelDeps, DeliveryError, NotifyConfig, build_channel
 from hazmon.alerts.notify.channels.sms import SmsChannel, SmsChannelConfig
 from hazmon.alerts.notify.channels.text import fit_chars, sms_segments
-from tests.alerts.gateway_support import TEXT, WALL_S, FakeGateway, message
+from tests.alerts.gateway_support import TEXT, WALL_S, FakeGateway, message, own_headers
 
 KEY = "sms-hmac-key-2c9f1e7a4b6d8e0f"
 SIGN_NAME = "响水县应急管理局"  # 8 characters: 【】 make 10 of the budget
@@ -90,10 +90,11 @@ async def test_request_is_the_rendered_template_signed(gateway: FakeGateway,
     await ch.send(message(phone="+8613800000003", text="液位高高报警"))
     (req,) = gateway.seen
     assert (req.method, req.raw_path) == ("POST", "/v1/send?region=js")
-    assert req.headers["content-type"] == "application/json; charset=utf-8"
-    assert req.headers["x-vendor-app"] == "hazmon"
-    assert req.headers["x-timestamp"] == "1764633600"
-    assert req.headers["x-nonce"] == "ab" * 16
+    assert own_headers(req) == {
+        "content-type": "application/json; charset=utf-8", "x-vendor-app": "hazmon",
+        "x-timestamp": "1764633600", "x-nonce": "ab" * 16,
+        "x-signature": expected_signature("1764633600", "ab" * 16, req.body),
+    }
     assert req.json == {
         "PhoneNumbers": "13800000003", "SignName": SIGN_NAME, "TemplateCode": "SMS_2024001",
         "TemplateParam": json.dumps({"content": "液位高高报警"}, ensure_ascii=False,
@@ -166,10 +167,23 @@ def test_segments_and_cutting() -> None:
 async def test_no_number_is_a_permanent_failure(gateway: FakeGateway,
                                                 http: httpx.AsyncClient) -> None:
     with pytest.raises(DeliveryError) as err:
-        await channel(gateway.base, http).send(message(phone="0515-86800000"))
+        await channel(gateway.base, http).send(message())
     assert err.value.permanent
-    assert "no mobile number" in err.value.reason
+    assert "no mobile number: the recipient has none" in err.value.reason
+    # a person with a landline is not texted the channel's numbers in their place
+    with pytest.raises(DeliveryError) as landline:
+        await channel(gateway.base, http, phones=["13900000009"]).send(
+            message(phone="0515-86800000"))
+    assert landline.value.permanent
+    assert "the recipient's phone is not a mobile" in landline.value.reason
     assert gateway.seen == []
+
+
+async def test_a_person_is_texted_on_their_own_number_only(gateway: FakeGateway,
+                                                           http: httpx.AsyncClient) -> None:
+    await channel(gateway.base, http, phones=["13900000009"]).send(
+        message(phone="+86 138 0000 0003"))
+    assert gateway.seen[0].json["PhoneNumbers"] == "13800000003"
 
 
 @pytest.mark.parametrize(("answer", "permanent"), [

@@ -13,7 +13,14 @@ from pydantic import ValidationError
 
 from hazmon.alerts.notify import ChannelDeps, DeliveryError, NotifyConfig, build_channel
 from hazmon.alerts.notify.message import Channel
-from tests.alerts.gateway_support import SUBJECT, TEXT, WALL_S, FakeGateway, message
+from tests.alerts.gateway_support import (
+    SUBJECT,
+    TEXT,
+    WALL_S,
+    FakeGateway,
+    message,
+    own_headers,
+)
 
 KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
 
@@ -55,7 +62,7 @@ async def test_markdown_request_is_exactly_wecoms(gateway: FakeGateway,
     (req,) = gateway.seen
     assert req.method == "POST"
     assert req.raw_path == f"/cgi-bin/webhook/send?key={KEY}"
-    assert req.headers["content-type"] == "application/json; charset=utf-8"
+    assert own_headers(req) == {"content-type": "application/json; charset=utf-8"}
     assert req.json == {
         "msgtype": "markdown",
         "markdown": {"content": (f"### {SUBJECT}\n> {TEXT}\n"

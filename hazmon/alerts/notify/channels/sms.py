@@ -27,8 +27,9 @@ Each attempt sends `method url` with the rendered body as compact UTF-8 JSON and
 plus the configured static `headers`. The receiver (or the vendor's adapter) recomputes
 the HMAC over the same canonical bytes; a new nonce per attempt lets it refuse replays.
 
-Numbers: the recipient's mobile (a 包保 person on an escalation), else the channel's
-`phones` (a centre's or an enterprise's duty mobiles); none is a permanent failure.
+Numbers: a recipient with a phone (a 包保 person on an escalation) is texted on it, and
+only if it is a mobile; a recipient without one (the enterprise's duty line, a centre)
+gets the channel's `phones`; no number is a permanent failure.
 They are sent as 11 digits (`phone_format: national`) or as +86... (`e164`).
 
 Length: `max_chars` (default 134, two segments of a long Chinese SMS; 70 fit in one)
@@ -137,8 +138,12 @@ class SmsChannelConfig(ChannelConfig):
 
 def numbers(config: SmsChannelConfig, message: Message) -> list[str]:
     """Whom this message is texted to, formatted for the gateway (may be empty)."""
-    own = national_mobile(message.recipient.phone or "")
-    found = [own] if own else [n for n in map(national_mobile, config.phones) if n]
+    phone = message.recipient.phone
+    if phone:  # a person: their own number or nobody (never someone else in their place)
+        own = national_mobile(phone)
+        found = [own] if own else []
+    else:
+        found = [n for n in map(national_mobile, config.phones) if n]
     if config.phone_format == "e164":
         return [f"+86{n}" for n in found]
     return found
@@ -191,8 +196,9 @@ class SmsChannel:
         c = self.config
         phones = numbers(c, message)
         if not phones:
-            raise DeliveryError(self.name, "no mobile number: the recipient has none and "
-                                "the channel lists no phones", permanent=True)
+            why = ("the recipient's phone is not a mobile" if message.recipient.phone
+                   else "the recipient has none and the channel lists no phones")
+            raise DeliveryError(self.name, f"no mobile number: {why}", permanent=True)
         now = self._wall_s()
         timestamp = str(int(now * 1000) if c.timestamp_unit == "ms" else int(now))
         nonce = self._nonce()
