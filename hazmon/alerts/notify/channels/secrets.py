@@ -111,7 +111,10 @@ class RedactFilter(logging.Filter):
     """Formats the record once and masks the registered secrets in the result."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed record: logging reports it itself
+            return True
         masked = redact(message)
         if masked != message:
             record.msg, record.args = masked, None
