@@ -62,3 +62,37 @@ def test_gateway_accounts_script_adds_each_enterprise_once(tmp_path: Path) -> No
     assert again.stdout == ""
     assert "0 new account(s)" in again.stderr
     assert len(passwd.read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_notify_example_is_valid_and_every_channel_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    from typing import Any
+
+    import httpx
+    import yaml
+
+    from hazmon.alerts.notify import ChannelDeps, build_channel
+    from hazmon.alerts.settings import AlarmSettings
+
+    doc = yaml.safe_load((DEPLOY / "notify.example.yaml").read_text(encoding="utf-8"))
+    # the secrets it names, provided as a site would: variables set, files here
+    for channel in doc["alarms"]["notify"]["channels"]:
+        for value in channel.values():
+            if isinstance(value, dict) and "env" in value:
+                monkeypatch.setenv(value["env"], f"example-{value['env']}")
+            elif isinstance(value, dict) and "file" in value:
+                local = tmp_path / Path(value["file"]).name
+                local.write_text("example-file-secret\n", encoding="utf-8")
+                value["file"] = str(local)
+    notify = AlarmSettings.model_validate(doc["alarms"]).notify
+    assert notify is not None
+    assert {c.type for c in notify.channels} >= {"sms", "wecom", "dingtalk"}
+
+    async def build() -> list[Any]:
+        async with httpx.AsyncClient() as http:
+            deps = ChannelDeps(http, lambda: 0.0)
+            return [build_channel(c, deps).type for c in notify.channels]
+
+    assert asyncio.run(build()) == [c.type for c in notify.channels]

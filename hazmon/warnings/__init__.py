@@ -12,6 +12,8 @@ The pure foundations of the warning loop ("collect → push → feed back → cl
 - `chain`: the 包保 chain of a hazard source, falling back to the enterprise's;
 - `targets`: whom a warning goes to (chain roles and grid officials by level and tier);
 - `records`: warnings and their events as JSON-typed dicts for the store and the audit.
+- `report`: the reports (通报) per region and period, and `report_render` their CSV and
+  printable page.
 
 The grid itself (province → city → county → cell, with officials) is
 `hazmon.domain.regions`.

@@ -31,7 +31,18 @@ SAMPLES: dict[str, dict[str, Any]] = {
                 "secret": "0123456789abcdef"},
     "email": {"type": "email", "smtp": {"host": "smtp.example", "sender": "hazmon@example",
                                         "to": ["duty@example"]}},
+    "sms": {"type": "sms", "url": "https://sms.example/send",
+            "key": {"env": "HAZMON_SAMPLE_SECRET"}, "body": {"to": "{phone}", "text": "{text}"}},
+    "wecom": {"type": "wecom", "key": {"env": "HAZMON_SAMPLE_SECRET"}},
+    "dingtalk": {"type": "dingtalk", "access_token": {"env": "HAZMON_SAMPLE_SECRET"},
+                 "secret": {"env": "HAZMON_SAMPLE_SECRET"}},
 }
+
+
+@pytest.fixture(autouse=True)
+def sample_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the push channels read their secrets from the environment when they are built
+    monkeypatch.setenv("HAZMON_SAMPLE_SECRET", "sample-secret-0123456789")
 
 
 @pytest.fixture

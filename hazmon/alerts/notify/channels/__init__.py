@@ -15,13 +15,17 @@ from hazmon.alerts.notify.channels.base import (
     ChannelType,
     Publish,
 )
+from hazmon.alerts.notify.channels.dingtalk import DINGTALK
 from hazmon.alerts.notify.channels.email import EMAIL
 from hazmon.alerts.notify.channels.mqtt import MQTT
+from hazmon.alerts.notify.channels.secrets import ChannelSecretError, SecretRef
+from hazmon.alerts.notify.channels.sms import SMS
 from hazmon.alerts.notify.channels.webhook import WEBHOOK
+from hazmon.alerts.notify.channels.wecom import WECOM
 from hazmon.alerts.notify.message import Channel
 
 # The order is the order of the tags in config errors ("expected tags: ...").
-_TYPES: tuple[ChannelType[Any], ...] = (MQTT, WEBHOOK, EMAIL)
+_TYPES: tuple[ChannelType[Any], ...] = (MQTT, WEBHOOK, EMAIL, SMS, WECOM, DINGTALK)
 
 
 class UnknownChannelTypeError(AlertsError):
@@ -63,8 +67,10 @@ __all__ = [
     "CHANNEL_TYPES",
     "ChannelConfig",
     "ChannelDeps",
+    "ChannelSecretError",
     "ChannelType",
     "Publish",
+    "SecretRef",
     "UnknownChannelTypeError",
     "build_channel",
     "channel_type",
