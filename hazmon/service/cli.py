@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from hazmon.alerts.audit_cli import add_audit_commands
+from hazmon.alerts.notify.channels.secrets import ChannelSecretError
 from hazmon.api.openapi import add_openapi_command
 from hazmon.api.tokens_cli import add_token_commands
 from hazmon.domain.registry import RegistryError, load_registry
@@ -33,7 +34,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     try:
         asyncio.run(main())
-    except RegistryError as exc:
+    except (RegistryError, ChannelSecretError) as exc:  # what the site must fix, no traceback
         print(exc, file=sys.stderr)
         return 2
     return 0
