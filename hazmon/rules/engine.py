@@ -451,9 +451,15 @@ class RulesEngine:
         *,
         gateway_silence_s: float = DEFAULT_GATEWAY_SILENCE_S,
     ) -> RulesEngine:
-        """An engine that continues from `snap` (conditions active there stay raised)."""
+        """An engine that continues from `snap` (conditions active there stay raised).
+
+        The saved process's reception times are set aside (`gateway.after_restart`): a
+        gateway's silence counts from this process's first tick, not from before the
+        outage, so the backlog a broker kept for us is not taken for silence."""
         engine = cls(registry, rules, gateway_silence_s=gateway_silence_s)
         engine._apply(snap)
+        for watch in engine._gateways.values():
+            gateway.after_restart(watch)
         return engine
 
     def reload(self, registry: Registry, rules: RulesFile | None = None) -> list[AlarmSignal]:
