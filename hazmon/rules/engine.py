@@ -423,6 +423,12 @@ class RulesEngine:
         sensor = self._sensors.get((enterprise, tag))
         return None if sensor is None else sensor.last_ts
 
+    def data_time(self, enterprise: str) -> int | None:
+        """Epoch ms of the newest reading or online status from the enterprise (its data
+        time, on its gateway's clock); None if never heard from or not in the registry."""
+        watch = self._gateways.get(enterprise)
+        return None if watch is None else watch.state.last_seen_ms
+
     def snapshot(self) -> dict[str, object]:
         """All rule state as plain JSON-able data (see `hazmon.rules.snapshot`)."""
         snap = self.snapshot_head()
