@@ -19,6 +19,8 @@ import httpx
 import orjson
 import yaml
 
+from hazmon.api import TokenStore
+from hazmon.core.clock import wall_ms
 from tests.helpers import wait_for
 
 
@@ -32,6 +34,7 @@ class ServiceProcess:
         self.starts = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.token = ""
 
     def write_config(self) -> None:
         self.config_file.write_text(yaml.safe_dump(self.config, allow_unicode=True))
@@ -102,6 +105,26 @@ class ServiceProcess:
             state, 60, what="the startup replay done",
             expect=lambda r: r["state"] not in ("waiting", "running"))
         return done
+
+    async def create_token(self) -> str:
+        """A province token for all of Jiangsu (32) in the service's own alarm database."""
+        data = Path(self.config["data_dir"])
+        os.makedirs(data, exist_ok=True)
+        tokens = await TokenStore.open_url(f"sqlite:///{data / 'alarms.db'}")
+        try:
+            token, _ = await tokens.create("province", "32", "值班员", wall_ms())
+        finally:
+            await tokens.close()
+        self.token = token
+        return token
+
+    async def api(self, method: str, path: str, body: Any = None) -> Any:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}",
+                                     headers={"Authorization": f"Bearer {self.token}"}
+                                     ) as http:
+            r = await http.request(method, f"/api/v1{path}", json=body)
+            assert r.status_code < 300, (r.status_code, r.text)
+            return r.json()
 
     async def metric(self, name: str) -> float:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as http:
