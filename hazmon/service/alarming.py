@@ -157,18 +157,21 @@ class RulesStage:
             await self._live.wait()  # no tick judges silence before the replay is in
             while True:
                 await asyncio.sleep(tick_s)
-                now = self.clock()
-                await self._deliver(self.engine.tick(now))
-                try:
-                    await self.alarms.tick(now)
-                except Exception:
-                    log.exception("alarm service tick failed")
+                await self.tick()
                 since_save += tick_s
                 if since_save >= save_every_s:
                     since_save = 0.0
                     await self.save_async()
         finally:
             self.save()
+
+    async def tick(self) -> None:
+        now = self.clock()
+        await self._deliver(self.engine.tick(now))
+        try:
+            await self.alarms.tick(now)
+        except Exception:
+            log.exception("alarm service tick failed")
 
     async def save_async(self, chunk: int = 500) -> None:
         """Save without stalling the event loop: the snapshot is pure Python work under the

@@ -76,17 +76,22 @@ class StartupReplay:
     async def run(self) -> None:
         started = time.monotonic()
         try:
-            if self.max_ms <= 0:
+            if self.max_ms > 0:
+                await self._wait_for_spool()
+                await self._replay()
+            else:
                 self.state = "off"
-                return
-            await self._wait_for_spool()
-            await self._replay()
         except InfluxError as exc:
             self.state, self.error = "failed", str(exc)
             log.error("startup replay failed (%s): the rules go on from the saved state "
                       "alone; alarms of readings stored after it may be missed", exc)
         finally:
             self.took_s = round(time.monotonic() - started, 2)
+        try:
+            # The first tick, before live data: silence counts from here, so a backlog
+            # that comes before the tick loop's first tick is not taken for silence.
+            await self.stage.tick()
+        finally:
             self.stage.release()
         await self.stage.save_async()  # the next crash replays from here
 
