@@ -70,6 +70,11 @@ _CLEARED: Final = Change.CLEARED
 _by_ts = attrgetter("ts_ms")
 
 
+def _delay_order(sensor: SensorState) -> tuple[int, str, str]:
+    due = threshold.due_ms((sensor.thresholds or {}).values())
+    return (due if due is not None else 0, sensor.enterprise, sensor.info.sensor.tag)
+
+
 class RulesEngine:
     """Evaluates every rule of every sensor of one registry; see the module docstring."""
 
@@ -180,8 +185,9 @@ class RulesEngine:
                     details={"last_reading_ms": sensor.last_ts},
                 )))
 
-        # After stale: a delay never runs out on a sensor that has just gone quiet.
-        for sensor in list(self._pending):
+        # After stale: a delay never runs out on a sensor that has just gone quiet. In the
+        # order the delays run out (a set's order is its members' addresses).
+        for sensor in sorted(self._pending, key=_delay_order):
             if not sensor.health.trusted or (
                 sensor.gateway is not None and sensor.gateway.state.active
             ):
