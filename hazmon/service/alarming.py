@@ -53,6 +53,8 @@ class RulesStage:
         self.alarms = alarms
         self.clock = clock
         self.state_file = state_file
+        # Whether a saved state was there to restore (False: there, but unusable).
+        self.had_state = state_file is not None and state_file.exists()
         self.engine = self._start_engine(registry, rules)
         self.signals = metrics.counter(
             "hazmon_rules_signals_total", "Alarm signals from the rules engine", ("kind", "rule"))

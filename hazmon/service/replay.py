@@ -8,9 +8,11 @@ and runs those newer than each sensor's newest in the snapshot through the rules
 time order. Signals the alarm store already holds are left out (`RulesStage.replay`),
 so an alarm raised before the crash maps to its occurrence and is not notified again.
 
-Bounded: it reads data times from `max(now − alarms.replay_max_s, oldest data time an
-owned gateway had reached at the save − SKEW_MS)` (a gateway never heard from counts as
-the oldest) up to `now + ingest.future_tolerance_s`; `replay_max_s: 0` turns it off.
+Only after a process that saved a state: a first start, with no state file, has nothing
+to make good (and the state is saved at once after startup). Bounded: it reads data
+times from `max(now − alarms.replay_max_s, oldest data time an owned gateway had reached
+at the save − SKEW_MS)` (a gateway never heard from counts as the oldest) up to
+`now + ingest.future_tolerance_s`; `replay_max_s: 0` turns it off.
 Live input waits meanwhile (readings, status, ticks); /health shows the replay's state.
 Readings still in the disk spool are waited for while InfluxDB takes them (at most
 `SPOOL_WAIT_S`); if InfluxDB cannot be read the rules go on from the snapshot alone.
@@ -76,11 +78,13 @@ class StartupReplay:
     async def run(self) -> None:
         started = time.monotonic()
         try:
-            if self.max_ms > 0:
+            if self.max_ms <= 0:
+                self.state = "off"
+            elif not self.stage.had_state:
+                self.state = "fresh"  # a first start: no earlier process to make good
+            else:
                 await self._wait_for_spool()
                 await self._replay()
-            else:
-                self.state = "off"
         except InfluxError as exc:
             self.state, self.error = "failed", str(exc)
             log.error("startup replay failed (%s): the rules go on from the saved state "
@@ -112,6 +116,9 @@ class StartupReplay:
         self.state = "running"
         log.info("replaying %d stored readings since %s before live data", self.stored,
                  rfc3339(self.since_ms))
+        if self.stored == 0:
+            self.state = "done"
+            return
         owned = None if self.regions is None else frozenset(self.regions)
         done = self.done
         async for readings in stored_readings(self.influx, self.registry,
