@@ -115,10 +115,6 @@ class RulesStage:
     def release(self) -> None:
         self._live.set()
 
-    @property
-    def live(self) -> bool:
-        return self._live.is_set()
-
     async def replay(self, readings: list[Reading]) -> Replayed:
         """Evaluate stored readings (in time order) that the restored state has not seen,
         i.e. newer than their sensor's newest; hand on the signals the store lacks."""
