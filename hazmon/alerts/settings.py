@@ -19,6 +19,11 @@ class AlarmSettings(Section):
     db_url: str | None = None
     rules_file: Path | None = None  # per-sensor rule overrides (hazmon.rules.file)
     tick_s: float = Field(default=1.0, gt=0)
+    # The rules state (<data_dir>/rules-state.json) is saved this often; what a crash
+    # between two saves forgets, the startup replay rebuilds from InfluxDB.
+    state_save_s: float = Field(default=30.0, gt=0)
+    # How far back (s) the startup replay reads stored readings at most; 0 turns it off.
+    replay_max_s: float = Field(default=600.0, ge=0, le=86_400)
     publish_to_plants: bool = True  # alarm events on hazmon/v1/{region}/{enterprise}/alarms
     # Channels (MQTT, signed webhooks, email) and routes; None: the plants' topics only.
     notify: NotifyConfig | None = None

@@ -70,6 +70,11 @@ _CLEARED: Final = Change.CLEARED
 _by_ts = attrgetter("ts_ms")
 
 
+def _delay_order(sensor: SensorState) -> tuple[int, str, str]:
+    due = threshold.due_ms((sensor.thresholds or {}).values())
+    return (due if due is not None else 0, sensor.enterprise, sensor.info.sensor.tag)
+
+
 class RulesEngine:
     """Evaluates every rule of every sensor of one registry; see the module docstring."""
 
@@ -180,8 +185,9 @@ class RulesEngine:
                     details={"last_reading_ms": sensor.last_ts},
                 )))
 
-        # After stale: a delay never runs out on a sensor that has just gone quiet.
-        for sensor in list(self._pending):
+        # After stale: a delay never runs out on a sensor that has just gone quiet. In the
+        # order the delays run out (a set's order is its members' addresses).
+        for sensor in sorted(self._pending, key=_delay_order):
             if not sensor.health.trusted or (
                 sensor.gateway is not None and sensor.gateway.state.active
             ):
@@ -423,6 +429,12 @@ class RulesEngine:
         sensor = self._sensors.get((enterprise, tag))
         return None if sensor is None else sensor.last_ts
 
+    def data_time(self, enterprise: str) -> int | None:
+        """Epoch ms of the newest reading or online status from the enterprise (its data
+        time, on its gateway's clock); None if never heard from or not in the registry."""
+        watch = self._gateways.get(enterprise)
+        return None if watch is None else watch.state.last_seen_ms
+
     def snapshot(self) -> dict[str, object]:
         """All rule state as plain JSON-able data (see `hazmon.rules.snapshot`)."""
         snap = self.snapshot_head()
@@ -451,9 +463,15 @@ class RulesEngine:
         *,
         gateway_silence_s: float = DEFAULT_GATEWAY_SILENCE_S,
     ) -> RulesEngine:
-        """An engine that continues from `snap` (conditions active there stay raised)."""
+        """An engine that continues from `snap` (conditions active there stay raised).
+
+        The saved process's reception times are set aside (`gateway.after_restart`): a
+        gateway's silence counts from this process's first tick, not from before the
+        outage, so the backlog a broker kept for us is not taken for silence."""
         engine = cls(registry, rules, gateway_silence_s=gateway_silence_s)
         engine._apply(snap)
+        for watch in engine._gateways.values():
+            gateway.after_restart(watch)
         return engine
 
     def reload(self, registry: Registry, rules: RulesFile | None = None) -> list[AlarmSignal]:

@@ -11,6 +11,12 @@ new as its ``online`` status has arrived it is *catching up*, and its sensors' s
 held as while it was offline: a clock tick between the ``online`` and the end of the
 backlog must not find every sensor of the plant stale (a flood of stale alarms after
 every outage).
+
+Reception times (`Gateway.RECEPTION_SLOTS` and the watch's `watch_from`) are wall times of
+this process: they are saved for a registry reload, but a restart sets them aside
+(`after_restart`), so a gateway's silence counts from the restart and not from the last
+tick before the outage — else a restart after a few minutes down, or mid-backlog, would
+find every gateway silent and every sensor stale while the broker's backlog drains.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ class Gateway:
 
     __slots__ = (
         "active", "catch_up_ms", "last_seen_ms", "offline_ms", "reason", "received_ms",
-        "silence_ms", "ticked_ms", "ticked_seen_ms",
+        "restarted", "silence_ms", "ticked_ms", "ticked_seen_ms",
     )
 
     def __init__(self, silence_ms: int) -> None:
@@ -51,6 +57,10 @@ class Gateway:
         self.received_ms: int | None = None
         self.ticked_seen_ms: int | None = None  # `last_seen_ms` as the last tick saw it
         self.ticked_ms: int | None = None  # the last tick's now
+        self.restarted = False  # reception times set aside: the next tick starts them
+
+    # Wall times of this process (see the module docstring): set aside by `after_restart`.
+    RECEPTION_SLOTS: Final = ("received_ms", "restarted", "ticked_ms", "ticked_seen_ms")
 
 
 def status(state: Gateway, online: bool, ts_ms: int) -> Change:
@@ -88,6 +98,11 @@ def seen(state: Gateway, ts_ms: int) -> Change:
 
 def received(state: Gateway, watch_from_ms: int, now_ms: int) -> int:
     """Wall time of the gateway's newest received activity, noted at tick `now_ms`."""
+    if state.restarted:
+        # The first tick of a restarted process: what the saved process heard is no
+        # measure of silence now; count from here (data newer than this still counts).
+        state.restarted = False
+        state.received_ms = now_ms
     if state.last_seen_ms is not None and state.last_seen_ms != state.ticked_seen_ms:
         # Received since the last tick: its time is the earliest that is sure.
         state.ticked_seen_ms = state.last_seen_ms
@@ -95,6 +110,7 @@ def received(state: Gateway, watch_from_ms: int, now_ms: int) -> int:
         state.received_ms = since if state.received_ms is None else max(state.received_ms, since)
     if state.ticked_ms is None or now_ms > state.ticked_ms:
         state.ticked_ms = now_ms
+    # Never heard from, or not since this process began watching: from when it began.
     heard = [v for v in (state.received_ms, state.last_seen_ms) if v is not None]
     return max(heard) if heard else watch_from_ms  # never heard from: since watching began
 
@@ -136,6 +152,18 @@ class GatewayWatch:
         self.watch_from: int | None = None  # silence is counted from here until data
 
 
+def after_restart(watch: GatewayWatch) -> None:
+    """Set aside the reception times of the process that saved the state: silence counts
+    from this process's first tick. The data times (`last_seen_ms`, `offline_ms`,
+    `catch_up_ms`) and an active alarm are kept."""
+    state = watch.state
+    state.received_ms = None
+    state.ticked_ms = None
+    state.ticked_seen_ms = state.last_seen_ms  # seen before the restart: not news to a tick
+    state.restarted = True
+    watch.watch_from = None
+
+
 # --- cold path: snapshot, restart, signal ----------------------------------------------
 
 
@@ -151,6 +179,7 @@ def dump(groups: Groups) -> list[dict[str, object]]:
             "received_ms": watch.state.received_ms,
             "ticked_ms": watch.state.ticked_ms,
             "ticked_seen_ms": watch.state.ticked_seen_ms,
+            "restarted": watch.state.restarted,
             "watch_from": watch.watch_from,
         }
         for code, watch in groups.gateways.items()
@@ -169,6 +198,7 @@ def load(groups: Groups, saved: list[dict[str, Any]]) -> None:
         state.received_ms = entry.get("received_ms")  # these three too
         state.ticked_ms = entry.get("ticked_ms")
         state.ticked_seen_ms = entry.get("ticked_seen_ms")
+        state.restarted = bool(entry.get("restarted", False))
         watch.watch_from = entry["watch_from"]
 
 

@@ -20,6 +20,7 @@ its Chinese message), registered in `kinds`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final
 
 from hazmon.domain.registry import SensorInfo
@@ -102,6 +103,17 @@ class Threshold:
 
     def __repr__(self) -> str:
         return f"Threshold({self.rule} {self.limit} phase={self.phase} since={self.since_ms})"
+
+
+def due_ms(levels: Iterable[Threshold]) -> int | None:
+    """When the first delay running among `levels` runs out (None: none running)."""
+    due: int | None = None
+    for level in levels:
+        if level.pending:
+            at = level.since_ms + (level.on_delay_ms if level.phase == PENDING_ON
+                                   else level.off_delay_ms)
+            due = at if due is None or at < due else due
+    return due
 
 
 def step(state: Threshold, value: float, now_ms: int) -> Change:

@@ -44,6 +44,7 @@ from hazmon.ingest.spool import Spool
 from hazmon.ingest.topics import owned_regions, subscriptions
 from hazmon.rules.file import load_rules_file
 from hazmon.service.alarming import RulesStage
+from hazmon.service.replay import StartupReplay
 from hazmon.service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,11 @@ class Service:
         self.rules = RulesStage(registry, self.alarms, self.metrics, clock,
                                 data / "rules-state.json", rules_file)
         self.ingest.consumers.append(self.rules)
+        regions = owned_regions(settings.mqtt.regions, registry.regions)
+        self.replay = StartupReplay(  # holds the rules' live input until it has run
+            self.rules, influx, registry, regions, self.spool,
+            max_s=settings.alarms.replay_max_s,
+            future_s=settings.ingest.future_tolerance_s, clock=clock)
         self.app = self._create_app()
         self.ready = asyncio.Event()  # set once subscribed: messages flow from here on
         self.http_port: int | None = None
@@ -151,7 +157,9 @@ class Service:
         self._run(stack, tg, "mqtt-source", self.source.run())
         # Closed before the connection: its last flush's acknowledgements go out on it.
         self._run(stack, tg, "influx-writer", self.sink.run(), finish=self.sink.stop)
-        self._run(stack, tg, "rules-tick", self.rules.run(s.alarms.tick_s))  # saves on exit
+        self._run(stack, tg, "rules-tick",  # saves on exit
+                  self.rules.run(s.alarms.tick_s, s.alarms.state_save_s))
+        self._run(stack, tg, "rules-replay", self.replay.run())  # before live data
         # Gaps are saved "clean" on exit, after intake is held: nothing observed is missed.
         self._run(stack, tg, "gap-watch",
                   self.ingest.gaps.run(self.alarms, self.clock, s.alarms.tick_s))
@@ -325,8 +333,10 @@ class Service:
         writer = self.sink.health()
         ingest = self.ingest.health()
         registry = self.registry_health()
+        replay = self.replay.health()
         ok = (broker["state"] == "up" and writer["influxdb"]["state"] == "up"
-              and writer["spool"]["state"] == "empty" and registry["reload_error"] is None)
+              and writer["spool"]["state"] == "empty" and registry["reload_error"] is None
+              and replay["state"] not in ("waiting", "running"))
         return {
             "status": "ok" if ok else "degraded",
             "version": __version__,
@@ -334,6 +344,7 @@ class Service:
             "broker": broker,
             **writer,
             "registry": registry,
+            "rules_replay": replay,
             "gateways": ingest["gateways"],
             "counters": {**ingest["counters"], **self.sink.counters(),
                          "mqtt_messages": int(self.source.messages.total())},

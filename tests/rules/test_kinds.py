@@ -18,7 +18,7 @@ import pytest
 from hazmon.domain.reading import Quality, Reading
 from hazmon.domain.registry import Registry
 from hazmon.domain.signal import AlarmSignal
-from hazmon.rules import RulesEngine
+from hazmon.rules import RulesEngine, gateway
 from hazmon.rules.kind import GroupKind, Groups, SensorKind
 from hazmon.rules.kinds import GROUP_KINDS, SENSOR_KINDS
 from hazmon.rules.sensor import SensorState
@@ -221,6 +221,10 @@ def test_kind_state_survives_a_snapshot_round_trip(kind: SensorKind | GroupKind)
         assert kind_part(kind, engine) != kind_part(kind, fresh), "scenario left it at rest"
 
         restored = roundtrip(engine, reg)
+        # By design a restart sets the saved process's reception times aside (silence
+        # counts from the restart): the original, so restarted, is what must come back.
+        for watch in engine._gateways.values():
+            gateway.after_restart(watch)
 
         assert kind_part(kind, restored) == kind_part(kind, engine)
         assert engine_state(restored) == engine_state(engine)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from hazmon.domain.registry import Registry
 from hazmon.domain.signal import AlarmSignal
 from hazmon.rules import RulesEngine
@@ -65,3 +67,99 @@ class TestBacklog:
             out.extend(engine.tick(T0 + t * S))
         assert ("raise", "gateway_offline") in kinds(out)
         assert {s.tag for s in raised(out, "stale")} == set(TAGS)
+
+
+def restart(engine: RulesEngine, reg: Registry) -> RulesEngine:
+    """A restart from the snapshot, through text as the state file carries it."""
+    return RulesEngine.restore(reg, json.loads(json.dumps(engine.snapshot())),
+                               gateway_silence_s=120)
+
+
+def live(engine: RulesEngine, reg: Registry, start_s: int, end_s: int,
+         tags: list[str] = TAGS) -> list[AlarmSignal]:
+    """Readings every 5 s received as they are made: a tick at each reading's time."""
+    out: list[AlarmSignal] = []
+    for t in range(start_s, end_s, 5):
+        for tag in tags:
+            out.extend(engine.evaluate(reading(reg, tag, t, 0.5)))
+        out.extend(engine.tick(T0 + t * S))
+    return out
+
+
+class TestBacklogAfterARestart:
+    """hazmon saved its state at 60 s and was down until 300 s; the broker kept the
+    gateway's readings and sends them at once when it is back."""
+
+    def test_the_backlog_drained_after_the_restart_raises_no_data_health_alarm(self) -> None:
+        reg = registry()
+        before = RulesEngine(reg, gateway_silence_s=120)
+        live(before, reg, 0, 65)
+        engine = restart(before, reg)
+        now_s = 300
+        out = engine.tick(T0 + now_s * S)  # the first tick of the new process
+        for t in range(65, now_s + 1, 5):
+            for tag in TAGS:
+                out.extend(engine.evaluate(reading(reg, tag, t, 0.5)))
+            out.extend(engine.tick(T0 + now_s * S))  # wall time is now all through it
+        out.extend(live(engine, reg, now_s + 5, now_s + 200))
+        assert raised(out, "stale") == []
+        assert raised(out, "gateway_offline") == []
+
+    def test_a_restart_in_the_middle_of_a_backlog_raises_none_either(self) -> None:
+        # The gateway was back after an outage and sending its backlog when hazmon saved
+        # and died; hazmon is back two minutes later and gets the rest.
+        reg = registry()
+        before = RulesEngine(reg, gateway_silence_s=120)
+        live(before, reg, 0, 30)
+        for t in range(30, 600, 5):
+            before.tick(T0 + t * S)  # the gateway is away ...
+        before.gateway_status(reg_ent(reg), True, T0 + 600 * S)  # ... back, backlog next
+        for t in range(30, 200, 5):
+            for tag in TAGS:
+                before.evaluate(reading(reg, tag, t, 0.5))
+            before.tick(T0 + 600 * S)
+        engine = restart(before, reg)
+        out = engine.tick(T0 + 720 * S)
+        for t in range(200, 725, 5):
+            for tag in TAGS:
+                out.extend(engine.evaluate(reading(reg, tag, t, 0.5)))
+            out.extend(engine.tick(T0 + 720 * S))
+        out.extend(live(engine, reg, 725, 900))
+        assert raised(out, "stale") == []
+        assert raised(out, "gateway_offline") == []
+
+    def test_a_gateway_silent_since_before_the_outage_is_flagged_after_the_restart(
+        self,
+    ) -> None:
+        reg = registry()
+        before = RulesEngine(reg, gateway_silence_s=120)
+        live(before, reg, 0, 65)
+        engine = restart(before, reg)  # nothing kept by the broker: the gateway is gone
+        out: list[AlarmSignal] = []
+        for t in range(300, 600, 5):
+            out.extend(engine.tick(T0 + t * S))
+        offline = raised(out, "gateway_offline")
+        # Counted from the restart (300 s), not from the last tick before it (60 s) ...
+        assert [s.ts_ms for s in offline] == [T0 + 420 * S]
+        # ... and the message gives the silence since its last data.
+        assert "6 分钟" in offline[0].message
+
+    def test_a_sensor_that_stopped_before_the_outage_is_flagged_as_the_backlog_drains(
+        self,
+    ) -> None:
+        reg = registry()
+        before = RulesEngine(reg, gateway_silence_s=120)
+        live(before, reg, 0, 65)
+        engine = restart(before, reg)
+        out = engine.tick(T0 + 300 * S)
+        for t in range(65, 301, 5):
+            for tag in (PRESSURE, LEVEL):  # TEMP sent nothing after 60 s
+                out.extend(engine.evaluate(reading(reg, tag, t, 0.5)))
+            out.extend(engine.tick(T0 + 300 * S))
+        assert [(s.tag, s.ts_ms) for s in raised(out, "stale")] == [(TEMP, T0 + 300 * S)]
+        assert raised(out, "gateway_offline") == []
+
+
+def reg_ent(reg: Registry) -> str:
+    (code,) = reg.enterprises
+    return code
