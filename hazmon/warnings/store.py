@@ -123,6 +123,27 @@ def _text(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+def _without(codes: frozenset[str]) -> Callable[[frozenset[str]], frozenset[str]]:
+    return lambda held: held - codes
+
+
+async def _relatch_in(tx: Tx, enterprise: str, subject: str,
+                      change: Callable[[frozenset[str]], frozenset[str]]) -> None:
+    row = await tx.fetchone(
+        "SELECT codes FROM warning_latches WHERE enterprise = ? AND subject = ?",
+        (enterprise, subject))
+    held = frozenset(json.loads(row[0])) if row is not None else frozenset()
+    codes = change(held)
+    if codes == held:
+        return
+    await tx.execute("DELETE FROM warning_latches WHERE enterprise = ? AND subject = ?",
+                     (enterprise, subject))
+    if codes:
+        await tx.execute(
+            "INSERT INTO warning_latches (enterprise, subject, codes) VALUES (?, ?, ?)",
+            (enterprise, subject, _text(sorted(codes))))
+
+
 # --- pushes --------------------------------------------------------------------------------
 
 
@@ -319,6 +340,10 @@ class WarningStore:
                 **event, "enterprise": w.enterprise, "hazard_source": w.hazard_source,
                 "region": w.region, "level": w.level.value, "simulated": w.simulated})),
         )
+        if e.event == "accepted":  # closed on these reasons: latched until they clear once
+            codes = frozenset(r.code for r in w.reasons)
+            await _relatch_in(tx, w.enterprise, subject_of(w.hazard_source),
+                              lambda held: held | codes)
         ids: list[int] = []
         for p in pushes:
             await tx.execute(
@@ -377,21 +402,15 @@ class WarningStore:
         return {(r[0], None if r[1] == ENTERPRISE_SUBJECT else r[1]): frozenset(json.loads(r[2]))
                 for r in rows}
 
-    async def set_latches(self, changes: Mapping[tuple[str, str | None], frozenset[str]]
-                          ) -> None:
-        """Replace the latched codes of each subject given (empty: forget the subject)."""
-        if not changes:
+    async def unlatch(self, drops: Mapping[tuple[str, str | None], frozenset[str]]) -> None:
+        """Forget latched codes whose conditions cleared (only those: a close that
+        latched codes meanwhile keeps them)."""
+        drops = {k: v for k, v in drops.items() if v}
+        if not drops:
             return
         async with self.db.transaction() as tx:
-            for (enterprise, source), codes in changes.items():
-                subject = subject_of(source)
-                await tx.execute(
-                    "DELETE FROM warning_latches WHERE enterprise = ? AND subject = ?",
-                    (enterprise, subject))
-                if codes:
-                    await tx.execute(
-                        "INSERT INTO warning_latches (enterprise, subject, codes)"
-                        " VALUES (?, ?, ?)", (enterprise, subject, _text(sorted(codes))))
+            for (enterprise, source), codes in drops.items():
+                await _relatch_in(tx, enterprise, subject_of(source), _without(codes))
 
     # --- pushes ---------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from hazmon.warnings.evaluate import Assessment, Reason
 from hazmon.warnings.feedback import Cause, DisposalFeedback
 from hazmon.warnings.levels import WarningLevel
 from hazmon.warnings.lifecycle import (
+    Accept,
     Actor,
     ActorKind,
     EarlyWarning,
@@ -33,6 +34,7 @@ from tests.support import ENT, ENT2
 
 POLICY = WarningPolicy()
 OWNER = Actor("enterprise:zhang", ActorKind.ENTERPRISE, enterprise=ENT)
+COUNTY = Actor("county:sun", ActorKind.REGULATOR, level=Level.COUNTY)
 
 
 def assessment(level: WarningLevel = WarningLevel.ORANGE, source: str | None = "MHS-01",
@@ -127,7 +129,12 @@ async def test_restart_keeps_warnings_deadlines_latches_and_pending_pushes(
         sent, failing = (await store.due_pushes(T0))[:2]
         await store.push_sent(sent.id, T0 + 1000)
         await store.push_failed(failing.id, "HTTP 503", T0 + 30_000)
-        await store.set_latches({(ENT, None): frozenset({"gateway_offline"})})
+        # W2 closed (消警) on its reason, which is latched until it clears once
+        filed = apply(other.warning, FileFeedback(T0 + 2 * MINUTE, Actor(
+            "enterprise:zhao", ActorKind.ENTERPRISE, enterprise=ENT2), feedback()), POLICY)
+        await store.save(filed, created=False)
+        await store.save(apply(filed.warning, Accept(T0 + 3 * MINUTE, COUNTY), POLICY),
+                         created=False)
     finally:
         await db.close()
 
@@ -146,8 +153,9 @@ async def test_restart_keeps_warnings_deadlines_latches_and_pending_pushes(
         assert [p.id for p in await store.due_pushes(T0 + 29_999)] == []
         assert [p.id for p in await store.due_pushes(T0 + 30_000)] == [pushes["wecom"].id]
         assert await store.next_push_due() == T0 + 30_000
-        assert await store.latches() == {(ENT, None): frozenset({"gateway_offline"})}
-        await store.set_latches({(ENT, None): frozenset()})
+        assert await store.latches() == {(ENT2, "MHS-01"): frozenset({"high_alarm_active"})}
+        assert [w.id for w in await store.open_warnings()] == ["W1"]
+        await store.unlatch({(ENT2, "MHS-01"): frozenset({"high_alarm_active"})})
         assert await store.latches() == {}
         # an overdue step after the restart continues the same history and audit chain
         saved = await store.act("W1", _overdue_at(T0 + 60 * MINUTE))
