@@ -26,6 +26,7 @@ from hazmon.warnings.evaluate import Assessment, evaluate_all
 from hazmon.warnings.facts import EnterpriseFacts
 from hazmon.warnings.lifecycle import (
     Action,
+    Actor,
     EarlyWarning,
     MarkOverdue,
     OpenNew,
@@ -128,10 +129,13 @@ class WarningEngine:
             return None
         return self._saved(saved)
 
-    async def open_by_hand(self, assessment: Assessment) -> Saved:
-        """A warning a regulator opens (a patrol's finding); StoreConflict when the
-        subject has one open already."""
-        step = open_warning(self.ids.new(self.clock()), assessment, self.policy, self.clock())
+    async def open_by_hand(self, assessment: Assessment, actor: Actor) -> Saved:
+        """A warning a regulator opens (a patrol's finding), recorded as theirs;
+        StoreConflict when the subject has one open already."""
+        now = self.clock()
+        step = open_warning(self.ids.new(now), assessment, self.policy, now)
+        step = Step(step.warning, replace(step.event, actor=actor.id, actor_kind=actor.kind,
+                                          data={**step.event.data, "by_hand": True}))
         step, pushes = self.planner.pushes(step)
         return self._saved(await self.store.save(step, created=True, pushes=pushes))
 
