@@ -265,6 +265,16 @@ class Service:
             self.metrics.counter_from(f"hazmon_notifications_{key}_total",
                                       f"Notifier: notifications {key.replace('_', ' ')}",
                                       lambda k=key: notifier.totals[k])  # type: ignore[misc]
+        if self.warnings is not None:
+            engine, pusher = self.warnings.engine, self.warnings.pusher
+            for key in engine.totals:
+                self.metrics.counter_from(f"hazmon_warnings_{key}_total",
+                                          f"Warnings: {key} (steps and pushes queued)",
+                                          lambda k=key: engine.totals[k])  # type: ignore[misc]
+            for key in pusher.totals:
+                self.metrics.counter_from(f"hazmon_warning_pushes_{key}_total",
+                                          f"Warning pushes {key}",
+                                          lambda k=key: pusher.totals[k])  # type: ignore[misc]
 
     def topic_filters(self) -> list[str]:
         return subscriptions(owned_regions(self.settings.mqtt.regions, self.registry.regions))
