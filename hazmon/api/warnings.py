@@ -270,9 +270,10 @@ async def open_warning(
 # --- the place of GET /warnings/report (通报) --------------------------------------------------
 # The report builder (hazmon/warnings/report.py, another engineer's) is wired here by the
 # coordinator: `@router.get("/report")` must stay ABOVE `/{warning_id}`, or "report" is
-# taken for an id. Its scope is the caller's: build the rows from
-# `engine.store.query(_scoped(principal, WarningFilter(since_ms=..., until_ms=...)))`
-# and each warning's `engine.store.history(id)` (feedback on time, returns, closing time).
+# taken for an id. Its scope is the caller's: `flt = _scoped(principal,
+# WarningFilter(region_prefix=..., since_ms=..., until_ms=...))` (None: an empty report),
+# then `engine.store.query_all(flt)` and `engine.store.histories(ids)` (feedback on time,
+# returns, closing time), filtered once more by `_sees(principal, w)`.
 # -------------------------------------------------------------------------------------------
 
 

@@ -384,6 +384,26 @@ class WarningStore:
                                      (*params, limit, offset))
         return [from_record(json.loads(r[0])) for r in rows], int(total[0]) if total else 0
 
+    async def query_all(self, flt: WarningFilter | None = None) -> list[EarlyWarning]:
+        """Every warning matching, in ORDER (a report's period: not paged)."""
+        where, params = (flt or WarningFilter()).where()
+        rows = await self.db.fetchall(f"SELECT doc FROM warnings{where}{ORDER}", params)
+        return [from_record(json.loads(r[0])) for r in rows]
+
+    async def histories(self, warning_ids: Sequence[str]) -> dict[str, list[WarningEvent]]:
+        """The history of each warning named (for reports: on time, returned, closed)."""
+        out: dict[str, list[WarningEvent]] = {i: [] for i in warning_ids}
+        ids = list(out)
+        for start in range(0, len(ids), 500):  # bounded IN lists
+            chunk = ids[start:start + 500]
+            rows = await self.db.fetchall(
+                "SELECT doc FROM warning_history WHERE warning_id IN"
+                f" ({', '.join('?' for _ in chunk)}) ORDER BY warning_id, seq", chunk)
+            for r in rows:
+                e = event_from_record(json.loads(r[0]))
+                out[e.warning_id].append(e)
+        return out
+
     async def open_warnings(self) -> list[EarlyWarning]:
         rows = await self.db.fetchall("SELECT doc FROM warnings WHERE is_open = 1 ORDER BY id")
         return [from_record(json.loads(r[0])) for r in rows]

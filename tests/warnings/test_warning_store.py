@@ -204,5 +204,11 @@ async def test_query_filters_and_order(db_url: str) -> None:
         assert await ids(level=[]) == []
         page, total = await store.query(None, limit=1, offset=1)
         assert ([w.id for w in page], total) == (["W2"], 3)
+        # a report's period: every warning, and their histories in one go
+        assert [w.id for w in await store.query_all(WarningFilter(enterprise=ENT))] == [
+            "W1", "W2"]
+        hist = await store.histories(["W1", "W3", "none"])
+        assert {k: [e.event for e in v] for k, v in hist.items()} == {
+            "W1": ["opened", "overdue"], "W3": ["opened"], "none": []}
     finally:
         await db.close()
