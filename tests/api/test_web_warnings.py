@@ -175,3 +175,22 @@ async def test_feedback_onsite_check_and_close_on_the_page(
         "console: Failed to load resource: the server responded with a status of 409 "
         "(Conflict)"]
     await gov.page.context.close()
+
+    # on a phone: the closed warning is found with 全部, and nothing overflows sideways
+    phone = await open_page(browser, 390, 844, touch=True)
+    page = phone.page
+    await page.goto(site.base + "/")
+    await page.fill("#login-token", site.tokens["enterprise"])
+    await page.click("#login-ok")
+    await expect(page.locator("body")).to_have_attribute("data-ready", "1")
+    await page.click("#tabs button[data-view=warnings]")
+    await expect(page.locator("#wn-list")).to_contain_text("无预警")
+    await page.select_option("#wn-state", "all")
+    await expect(page.locator(f"#wn-list tr[data-id='{WID}']")).to_contain_text("已消警")
+    await page.click(f"#wn-list tr[data-id='{WID}']")
+    await expect(page.locator("#wn-feedback")).to_be_hidden()  # closed: nothing to file
+    width = await page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= 390
+    await page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+    assert phone.errors == []
+    await phone.page.context.close()
