@@ -38,7 +38,7 @@ from tests.api.support import ENT, ENT2, MINUTE, ROLES, T0, Api, ApiFactory, Fak
 
 REGIONS = load_regions(Path(__file__).resolve().parents[2] / "deploy" / "regions.example.yaml")
 POLICY = WarningPolicy()
-EXTRA_ROLES = {"county": ("county", "320921"), "county_b": ("county", "320902")}
+EXTRA_ROLES = {"county_b": ("county", "320902")}  # ROLES has the county 320921
 ALL_ROLES = [*ROLES, *EXTRA_ROLES]
 SEES = {
     "province": {"wa", "wb", "ws"}, "city": {"wa", "wb", "ws"}, "other_city": set(),
