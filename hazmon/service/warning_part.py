@@ -146,9 +146,11 @@ class WarningPart:
         return self.last_round
 
     async def run(self) -> None:
+        # The first round one interval after the start: the ingest and rules parts have
+        # their start to themselves, and the alarms restored from the store are in.
         while True:
+            await asyncio.sleep(self.settings.interval_s)
             try:
                 await self.evaluate_once()
             except Exception:  # a database hiccup: the next round tries again
                 log.exception("warnings: evaluation round failed")
-            await asyncio.sleep(self.settings.interval_s)

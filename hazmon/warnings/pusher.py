@@ -106,13 +106,14 @@ class WarningPusher:
         log.error("warning push %d on %s given up: %s", push.id, push.channel, reason)
 
     async def run(self) -> None:
-        """Deliver what is due, then wait for the next due time, a wake-up or `poll_s`."""
+        """Wait for a wake-up or `poll_s`, then deliver what is due (pushes left from
+        before a restart go out at the first poll)."""
         while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.poll_s):
+                    await self._wake.wait()
+            self._wake.clear()
             try:
                 await self.deliver_due()
             except Exception:  # a database hiccup: the rows stay, try again next round
                 log.exception("warning pushes: delivery round failed")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.settings.poll_s):
-                    await self._wake.wait()
