@@ -22,6 +22,7 @@ from hazmon.api import (
     sensors,
     stream,
     telemetry,
+    warnings,
     web,
 )
 from hazmon.api.context import ApiContext
@@ -63,6 +64,7 @@ def create_app(ctx: ApiContext | health.HealthSource) -> FastAPI:
         api.include_router(stream.router)  # before alarms: /alarms/stream is not an id
         api.include_router(alarms.router)
         api.include_router(kpis.router)
+        api.include_router(warnings.router)
         web.install(app)  # the monitoring-centre page at / (token asked for by the page)
     else:
         app.state.service = ctx

@@ -19,6 +19,7 @@ from hazmon.core.clock import Clock
 from hazmon.domain.registry import Registry
 from hazmon.ingest.gateways import GatewayTracker
 from hazmon.ingest.influx import InfluxClient
+from hazmon.warnings.engine import WarningEngine
 
 
 def _no_simulated() -> frozenset[str]:
@@ -60,6 +61,8 @@ class ApiContext:
     last_reading_window_ms: int = 24 * 3600 * 1000
     auth_failures_per_minute: int = 10
     rights: Rights = field(default_factory=Rights)  # who may do what (http.rights)
+    # 预警: the warning engine (its store, policy and pushes); None: /warnings answers 503
+    warnings: WarningEngine | None = None
     limiter: FailureLimiter = field(init=False)
 
     def __post_init__(self) -> None:

@@ -145,6 +145,10 @@ class HazardSource(_Strict):
     population_exposed: int = Field(ge=0)
     inventory: list[InventoryItem] = Field(min_length=1)
     tier: int | None = Field(default=None, ge=1, le=4)
+    # The source's own 包保 chain (2021 rules); a role it does not name falls back to the
+    # enterprise's contact of that role (hazmon.warnings.chain). Optional: older
+    # registries name the enterprise's contacts only.
+    contacts: list[Contact] = Field(default_factory=list)
     sensors: list[Sensor] = Field(default_factory=list)
     voting: list[VotingRule] = Field(default_factory=list)
 
@@ -483,6 +487,13 @@ def _index(
                     f"{_where((*hloc, 'code'), lines)}: duplicate hazard source {hs.code}"
                 )
                 continue
+            roles: set[str] = set()
+            for ci, contact in enumerate(hs.contacts):
+                if contact.role in roles:  # the chain takes one person per role
+                    where = _where((*hloc, "contacts", ci, "role"), lines)
+                    problems.append(f"{where}: duplicate contact role {contact.role} "
+                                    f"of hazard source {hs.code}")
+                roles.add(contact.role)
             grading = _grade(hs, hloc, lines, problems, warnings)
             if grading is not None:
                 hazard_sources[(ent.code, hs.code)] = HazardSourceInfo(ent, hs, grading)

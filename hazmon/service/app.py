@@ -46,6 +46,8 @@ from hazmon.rules.file import load_rules_file
 from hazmon.service.alarming import RulesStage
 from hazmon.service.replay import StartupReplay
 from hazmon.service.settings import Settings
+from hazmon.service.warning_part import WarningPart
+from hazmon.warnings.store import WarningStore
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +79,8 @@ class Service:
     """Every part, built at once from settings and the resources `open` has opened."""
 
     def __init__(self, settings: Settings, clock: Clock, registry: Registry,
-                 influx: InfluxClient, alarm_store: AlarmStore, tokens: TokenStore) -> None:
+                 influx: InfluxClient, alarm_store: AlarmStore, tokens: TokenStore,
+                 warning_store: WarningStore | None = None) -> None:
         self.settings = settings
         self.clock = clock
         self.metrics = Metrics()
@@ -117,6 +120,12 @@ class Service:
             self.rules, influx, registry, regions, self.spool,
             max_s=settings.alarms.replay_max_s,
             future_s=settings.ingest.future_tolerance_s, clock=clock)
+        # 预警: its duty facts come from `self.warnings.duty_facts` (a DutyFactsSource).
+        self.warnings = None if warning_store is None else WarningPart(
+            settings.warnings, notify=settings.alarms.notify, registry=lambda: self.registry,
+            alarm_store=alarm_store, store=warning_store, gateways=self.ingest.gateways,
+            last_seen=lambda e, t: self.rules.engine.last_seen(e, t), clock=clock,
+            publish=self.source.publish)
         self.app = self._create_app()
         self.ready = asyncio.Event()  # set once subscribed: messages flow from here on
         self.http_port: int | None = None
@@ -144,7 +153,9 @@ class Service:
             alarm_store = await AlarmStore.open(settings.alarm_db_url)
             stack.push_async_callback(alarm_store.close)
             tokens = await TokenStore.open(alarm_store.db)
-            service = cls(settings, clock, registry, influx, alarm_store, tokens)
+            warning_store = (await WarningStore.open(alarm_store.db)
+                             if settings.warnings.enabled else None)
+            service = cls(settings, clock, registry, influx, alarm_store, tokens, warning_store)
             await service._start(stack)
             yield service
 
@@ -164,6 +175,10 @@ class Service:
         self._run(stack, tg, "gap-watch",
                   self.ingest.gaps.run(self.alarms, self.clock, s.alarms.tick_s))
         stack.callback(self.source.hold)  # intake: the first of the ingest parts to stop
+        if self.warnings is not None:
+            stack.push_async_callback(self.warnings.aclose)
+            self._run(stack, tg, "warnings", self.warnings.run())
+            self._run(stack, tg, "warning-pushes", self.warnings.pusher.run())
         await self._start_http(stack, tg)
         self._run(stack, tg, "readiness", self._announce_ready())
         self._run(stack, tg, "registry-reload", self._reloads())
@@ -238,6 +253,7 @@ class Service:
             simulated_enterprises=self.simulated_enterprises,
             last_seen=lambda e, t: self.rules.engine.last_seen(e, t),
             rights=Rights(self.settings.http.rights),
+            warnings=self.warnings.engine if self.warnings is not None else None,
         ))
         app.add_middleware(ApiMetrics, metrics=self.metrics)
         return app
@@ -257,6 +273,16 @@ class Service:
             self.metrics.counter_from(f"hazmon_notifications_{key}_total",
                                       f"Notifier: notifications {key.replace('_', ' ')}",
                                       lambda k=key: notifier.totals[k])  # type: ignore[misc]
+        if self.warnings is not None:
+            engine, pusher = self.warnings.engine, self.warnings.pusher
+            for key in engine.totals:
+                self.metrics.counter_from(f"hazmon_warnings_{key}_total",
+                                          f"Warnings: {key} (steps and pushes queued)",
+                                          lambda k=key: engine.totals[k])  # type: ignore[misc]
+            for key in pusher.totals:
+                self.metrics.counter_from(f"hazmon_warning_pushes_{key}_total",
+                                          f"Warning pushes {key}",
+                                          lambda k=key: pusher.totals[k])  # type: ignore[misc]
 
     def topic_filters(self) -> list[str]:
         return subscriptions(owned_regions(self.settings.mqtt.regions, self.registry.regions))

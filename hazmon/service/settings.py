@@ -24,6 +24,7 @@ from pydantic_settings import (
 from hazmon.alerts.settings import AlarmSettings
 from hazmon.api.settings import HttpSettings
 from hazmon.ingest.settings import InfluxSettings, IngestSettings, MqttSettings, SpoolSettings
+from hazmon.warnings.settings import WarningSettings
 
 
 class Settings(BaseSettings):
@@ -41,6 +42,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
+    warnings: WarningSettings = Field(default_factory=WarningSettings)
 
     @property
     def spool_dir(self) -> Path:

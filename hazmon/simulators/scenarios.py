@@ -55,6 +55,10 @@ class Scenario:
     default_duration_s: ClassVar[float | None] = None
     params: ClassVar[Mapping[str, float]] = {}  # tunable numbers, overridable by key=value
     expected_alarms: frozenset[str] = frozenset()
+    # The warnings (预警) it yields on its hazard source within its first 10 minutes, under
+    # the default warning policy (deploy/warning-policy.yaml), by the source's tier:
+    # tier → {(level, reason code)} (hazmon.warnings; tests/warnings/test_warning_scenario.py).
+    expected_warnings: ClassVar[Mapping[int, frozenset[tuple[str, str]]]] = {}
 
     def __init__(
         self,
@@ -239,6 +243,16 @@ class GasLeak(Scenario):
         "attenuation": 0.5,
     }
     expected_alarms = frozenset({"high", "high_high"})
+    # Two detectors at the second level at once: red on a tier-1/2 source at the next
+    # evaluation; on tier 3/4 a second-level process alarm is orange at once. One warning
+    # whatever the number of detectors and evaluations (and while it lasts less than the
+    # 10 minutes after which its unacknowledged critical alarms would add a reason).
+    expected_warnings: ClassVar[Mapping[int, frozenset[tuple[str, str]]]] = {
+        1: frozenset({("red", "multi_sensor_second_level")}),
+        2: frozenset({("red", "multi_sensor_second_level")}),
+        3: frozenset({("orange", "second_level_alarm_low_tier")}),
+        4: frozenset({("orange", "second_level_alarm_low_tier")}),
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

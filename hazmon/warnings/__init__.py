@@ -18,6 +18,17 @@ The pure foundations of the warning loop ("collect → push → feed back → cl
 The grid itself (province → city → county → cell, with officials) is
 `hazmon.domain.regions`.
 
-Nothing here reads a clock, a database or the network: every function takes the time
-it needs, so the store, the push channels and the API can be built on top.
+Those take the time they need and touch no clock, database or network. On top of them:
+
+- `gather`: the facts from the service's values (alarms, registry, gateways,
+  availability, the duties' `DutyFactsSource`); `availability`: the data-availability
+  window;
+- `engine`: one evaluation round (evaluate → decide → steps) and the manual steps;
+- `store`: warnings, history, latches and pending pushes in the alarm database, each
+  step in the audit chain;
+- `pushes` / `pusher`: the pushes a step asks for, and their delivery on the notify
+  channels;
+- `settings`: the `warnings:` settings section.
+
+The service runs them (`hazmon.service.warning_part`); the API acts through the engine.
 """

@@ -1,9 +1,8 @@
 """The 包保 chain of a hazard source: its 主要负责人, 技术负责人 and 操作负责人 (2021 rules).
 
-Each role is the hazard source's own contact when it names one, else the enterprise's
-contact of that role. The registry carries only enterprise contacts today; when it gains
-``hazard_sources[].contacts`` (the same `Contact` model, optional, so existing registries
-still load), `resolve_chain` is given both lists.
+Each role is the hazard source's own contact when it names one (the registry's
+``hazard_sources[].contacts``, optional so older registries still load), else the
+enterprise's contact of that role.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from typing import Any
 
 from hazmon.domain.registry import SensorKind
 from hazmon.domain.signal import Category
+from hazmon.duties.facts import DutyFact
 from hazmon.warnings.facts import (
     TREND_SECOND_LEVEL_RULES,
     AlarmFact,
@@ -92,6 +93,7 @@ def evaluate(
         if rule.applies_to(facts.tier)
         for r in _enterprise_rule(rule, facts, now_ms)
     ]
+    reasons.extend(_duty_reasons(policy, facts.duty_facts))
     if reasons:
         out.append(_assess(facts, None, facts.name, facts.tier, reasons))
     for hs in facts.hazard_sources:
@@ -100,6 +102,7 @@ def evaluate(
             if rule.applies_to(hs.tier)
             for r in _source_rule(rule, hs, now_ms)
         ]
+        reasons.extend(_duty_reasons(policy, hs.duty_facts))
         if reasons:
             out.append(_assess(facts, hs.code, hs.name, hs.tier, reasons))
     return tuple(out)
@@ -121,6 +124,24 @@ def _assess(
 
 
 # --- the rules at each scope -------------------------------------------------------------
+
+
+DUTY_FACT_KIND = "duty_fact"
+
+
+def _duty_reasons(policy: WarningPolicy, facts: Sequence[DutyFact]) -> list[Reason]:
+    """One reason per duty fact the policy grades, in the order given, each once."""
+    out: dict[str, Reason] = {}
+    for f in facts:
+        level = policy.duty_levels.get(f.kind)
+        if level is None:
+            continue
+        code = f"duty_{f.kind.value}:{f.key}"
+        out.setdefault(code, Reason(
+            code, DUTY_FACT_KIND, level, f.detail,
+            data={"fact": f.kind.value, "key": f.key, "at_ms": f.at_ms,
+                  "day": f.day.isoformat() if f.day is not None else None}))
+    return list(out.values())
 
 
 def _enterprise_rule(rule: Rule, facts: EnterpriseFacts, now: int) -> list[Reason]:

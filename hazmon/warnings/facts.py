@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from hazmon.alerts.lifecycle import Alarm
 from hazmon.domain.signal import Category, Priority
+from hazmon.duties.facts import DutyFact
 
 # The threshold rules at the second level (GB 50493 二级报警, HH/LL); a vote at the second
 # level is flagged by whoever builds the facts from the voting rule's `level`.
@@ -86,6 +87,7 @@ class HazardSourceFacts:
     # Time-weighted share (0-1) of expected data received over the `low_availability`
     # window; None when unknown (e.g. the source was added within the window).
     availability: float | None = None
+    duty_facts: Sequence[DutyFact] = ()  # the duties' findings about this source
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,7 @@ class EnterpriseFacts:
     gateway: GatewayFact | None = None  # None: no gateway state known yet
     commitment_missing: bool = False  # today's safety commitment missing or late
     simulated: bool = False
+    duty_facts: Sequence[DutyFact] = ()  # the duties' enterprise-wide findings
 
     @property
     def tier(self) -> int | None:

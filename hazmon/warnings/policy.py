@@ -32,6 +32,13 @@ Kinds and their parameters:
 
 A subject (a hazard source, or the enterprise for enterprise-wide causes) gets the level
 of the gravest rule that holds, with every rule that holds as a reason.
+
+The facts of the enterprise's duties (`hazmon.duties.facts.DutyFact`: a missing
+commitment, an overdue 包保 duty, a missed roll call, ...) are graded by ``duty_levels``,
+kind → level (``null``: not a warning); the defaults are the duties'
+`DEFAULT_LEVEL`. Each fact is its own reason, coded ``duty_<kind>:<key>``, so a new
+finding (the next day's missing commitment) is a new reason, and the same finding is
+never raised twice.
 """
 
 from __future__ import annotations
@@ -54,6 +61,7 @@ from hazmon.domain.regions import Level
 from hazmon.domain.registry import SensorKind
 from hazmon.domain.registry import _pydantic_loc as pydantic_loc
 from hazmon.domain.signal import Category, Priority
+from hazmon.duties.facts import DEFAULT_LEVEL, FactKind
 from hazmon.warnings.chain import ChainRole
 from hazmon.warnings.levels import WarningLevel
 
@@ -248,8 +256,13 @@ class WarningPolicy(_Strict):
     reviewer: Level = Level.COUNTY
     onsite_check_before_close: tuple[WarningLevel, ...] = (WarningLevel.RED,)
     # Simulated enterprises get warnings, marked simulated; they are pushed to nobody
-    # unless this is set (a drill with the duty officers' consent).
+    # unless this is set (a drill with the duty officers' consent), and then only on
+    # test channels.
     push_simulated: bool = False
+    # The level of each kind of duty fact (hazmon.duties.facts); None: not a warning.
+    duty_levels: Mapping[FactKind, WarningLevel | None] = Field(
+        default_factory=lambda: {k: WarningLevel(v) for k, v in DEFAULT_LEVEL.items()}
+    )
 
     @field_validator("rules")
     @classmethod
@@ -283,6 +296,16 @@ class WarningPolicy(_Strict):
         if level is Level.CELL:
             raise ValueError("the reviewer must be county, city or province")
         return level
+
+    @field_validator("duty_levels")
+    @classmethod
+    def _duty_levels(cls, table: Mapping[FactKind, WarningLevel | None]
+                     ) -> Mapping[FactKind, WarningLevel | None]:
+        missing = [k.value for k in FactKind if k not in table]
+        if missing:
+            raise ValueError(f"give every duty fact kind (null: not a warning); missing "
+                             f"{', '.join(missing)}")
+        return table
 
     def deadline_ms(self, level: WarningLevel) -> int:
         return self.feedback_minutes[level] * 60_000

@@ -22,6 +22,10 @@ from hazmon.domain.registry import Registry
 from hazmon.domain.signal import Priority
 from hazmon.ingest.gateways import GatewayTracker
 from hazmon.testing.influxdb import InfluxDB
+from hazmon.warnings.engine import WarningEngine
+from hazmon.warnings.policy import WarningPolicy
+from hazmon.warnings.pushes import PushChannels, PushPlanner
+from hazmon.warnings.store import WarningStore
 from tests.api import influx_support
 from tests.api.support import (
     ENT,
@@ -83,13 +87,16 @@ def harness(tmp_path_factory: pytest.TempPathFactory, registry: Registry,
                                          priority=Priority.CRITICAL)):
                 await alarms.handle_signal(sig)
             influx = influx_support.client(influxdb.url, "openapi")
+            policy = WarningPolicy()
+            warnings = WarningEngine(await WarningStore.open(store.db), policy, PushPlanner(
+                policy, lambda: registry, None, PushChannels()), clock)
             ctx = ApiContext(
                 registry=lambda: registry, alarms=alarms, alarm_store=store, tokens=tokens,
                 gateways=GatewayTracker(), health=lambda: {"status": "ok"}, clock=clock,
                 influx=influx, influx_database="openapi",
                 simulated_enterprises=lambda: SIMULATED,
                 # generated input must never lock the test client out
-                auth_failures_per_minute=1_000_000,
+                auth_failures_per_minute=1_000_000, warnings=warnings,
             )
             client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(ctx)),
                                        base_url="http://test")

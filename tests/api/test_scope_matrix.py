@@ -8,6 +8,7 @@ simulated). Alarms: real on A and B, simulated on A and B.
     province 32   A, B          all four
     city 3209     A, B          all four
     city 3210     -             -
+    county 320921 A             A real, A simulated
     enterprise A  A             A real, A simulated
     simulator 32  B             B simulated (a simulated enterprise's simulated alarm only)
 """
@@ -48,12 +49,13 @@ class World:
 
 SEES_ENTERPRISES = {
     "province": {ENT, ENT2}, "city": {ENT, ENT2}, "other_city": set(),
-    "enterprise": {ENT}, "simulator": {ENT2},
+    "county": {ENT}, "enterprise": {ENT}, "simulator": {ENT2},
 }
 SEES_ALARMS = {
     "province": {"a_real", "a_sim", "b_real", "b_sim"},
     "city": {"a_real", "a_sim", "b_real", "b_sim"},
-    "other_city": set(), "enterprise": {"a_real", "a_sim"}, "simulator": {"b_sim"},
+    "other_city": set(), "county": {"a_real", "a_sim"}, "enterprise": {"a_real", "a_sim"},
+    "simulator": {"b_sim"},
 }
 
 

@@ -26,8 +26,8 @@ ALLOWED: dict[str, set[str]] = {
     "alerts": {"core", "domain", "alerts"},
     "simulators": {"core", "domain", "simulators"},
     "testing": {"testing"},
-    "api": {"core", "domain", "ingest", "alerts", "api"},
-    "warnings": {"core", "domain", "alerts", "warnings"},
+    "api": {"core", "domain", "ingest", "alerts", "duties", "warnings", "api"},
+    "warnings": {"core", "domain", "alerts", "duties", "warnings"},
     "duties": {"core", "domain", "duties"},
 }
 

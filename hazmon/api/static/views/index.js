@@ -19,5 +19,6 @@
 import kpi from './kpi.js';
 import overview from './overview.js';
 import sensor from './sensor.js';
+import warnings from './warnings.js';
 
-export const VIEWS = [overview, sensor, kpi];
+export const VIEWS = [overview, sensor, kpi, warnings];
