@@ -23,6 +23,7 @@ from pydantic_settings import (
 
 from hazmon.alerts.settings import AlarmSettings
 from hazmon.api.settings import HttpSettings
+from hazmon.duties.settings import DutiesSettings
 from hazmon.ingest.settings import InfluxSettings, IngestSettings, MqttSettings, SpoolSettings
 
 
@@ -41,6 +42,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
+    duties: DutiesSettings = Field(default_factory=DutiesSettings)
 
     @property
     def spool_dir(self) -> Path:

@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "testing": {"testing"},
     "api": {"core", "domain", "ingest", "alerts", "api"},
     "warnings": {"core", "domain", "alerts", "warnings"},
-    "duties": {"core", "domain", "duties"},
+    "duties": {"core", "domain", "alerts", "duties"},
 }
 
 _PROBE = """
