@@ -17,6 +17,7 @@ from hazmon.api.rights import Rights
 from hazmon.api.tokens import TokenStore
 from hazmon.core.clock import Clock
 from hazmon.domain.registry import Registry
+from hazmon.duties.service import DutyService
 from hazmon.ingest.gateways import GatewayTracker
 from hazmon.ingest.influx import InfluxClient
 
@@ -60,6 +61,7 @@ class ApiContext:
     last_reading_window_ms: int = 24 * 3600 * 1000
     auth_failures_per_minute: int = 10
     rights: Rights = field(default_factory=Rights)  # who may do what (http.rights)
+    duties: DutyService | None = None  # None: the duty endpoints answer 503
     limiter: FailureLimiter = field(init=False)
 
     def __post_init__(self) -> None:

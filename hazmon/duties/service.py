@@ -24,9 +24,11 @@ from hazmon.alerts.ulid import UlidFactory
 from hazmon.core.clock import Clock
 from hazmon.domain.registry import Enterprise, Registry
 from hazmon.duties import deadline, patrol, rollcall
-from hazmon.duties.chain import DutyRecord
+from hazmon.duties.chain import DAY_MS, DutyRecord
 from hazmon.duties.commitment import file_commitment, local_day, run_states
 from hazmon.duties.config import DutiesConfig
+from hazmon.duties.facts import DutyFact
+from hazmon.duties.findings import Snapshot, facts, judged_days
 from hazmon.duties.patrol import PatrolRecord
 from hazmon.duties.rollcall import RollCall
 from hazmon.duties.runstate import (
@@ -43,18 +45,26 @@ log = logging.getLogger(__name__)
 RUNSTATE_REASON: Final = "运行状态:"  # the reason prefix of a hold placed by a run state
 
 
+def _none_silent(now_ms: int) -> frozenset[str]:
+    return frozenset()
+
+
 class AlreadyFiledError(ValueError):
     """The enterprise has filed its commitment of that day already (409)."""
 
 
 class DutyService:
     def __init__(self, store: DutyStore, config: DutiesConfig, alarms: AlarmService,
-                 clock: Clock, *, seed: int | None = None, ids: UlidFactory | None = None
-                 ) -> None:
+                 clock: Clock, *, registry: Callable[[], Registry] | None = None,
+                 silent: Callable[[int], frozenset[str]] = _none_silent,
+                 seed: int | None = None, ids: UlidFactory | None = None) -> None:
         self.store = store
         self.config = config
         self.alarms = alarms
         self.clock = clock
+        self.registry = registry
+        # now_ms -> enterprises whose gateway has sent nothing lately (the gateway tracker)
+        self.silent = silent
         self.seed = seed
         self.ids = ids or UlidFactory()
         # Told after each committed change (the loop refreshes its facts at once).
@@ -206,6 +216,43 @@ class DutyService:
     async def record_patrol(self, record: PatrolRecord) -> None:
         await self.store.add_patrol_record(record)
         self._changed()
+
+
+    # --- facts ----------------------------------------------------------------------------
+
+    async def snapshot(self, now_ms: int | None = None) -> Snapshot:
+        """What the facts are computed from, read from the store. The first read marks
+        when duties began (the service's first day is judged from then on) and when each
+        hazard source first appeared (its 包保 duties are due one interval later)."""
+        now = self.clock() if now_ms is None else now_ms
+        if self.registry is None:
+            raise RuntimeError("DutyService.snapshot needs the registry")
+        reg = self.registry()
+        started = int(await self.store.set_mark("started_ms", str(now), keep=True))
+        marks = await self.store.marks("since:")
+        sources = {code: tuple(h.code for h in e.hazard_sources)
+                   for code, e in reg.enterprises.items()}
+        since: dict[tuple[str, str], int] = {}
+        for ent, codes in sources.items():
+            for hs in codes:
+                name = f"since:{ent}:{hs}"
+                if name not in marks:
+                    marks[name] = await self.store.set_mark(name, str(now), keep=True)
+                since[(ent, hs)] = int(marks[name])
+        commitments = {}
+        for day in judged_days(now, self.config):
+            for sc in await self.store.commitments_of_day(day):
+                commitments[(sc.commitment.enterprise, day)] = sc.commitment
+        calls = await self.store.roll_calls(since_ms=now - 2 * DAY_MS)
+        return Snapshot(
+            sources=sources, started_ms=started, since_ms=since, commitments=commitments,
+            run_states=tuple(await self.store.run_states()),
+            records=tuple(r for _, r in await self.store.duty_records()),
+            calls=tuple(calls), silent=self.silent(now))
+
+    async def facts_now(self) -> list[DutyFact]:
+        now = self.clock()
+        return facts(await self.snapshot(now), now, self.config)
 
 
 def hash_seed(text: str) -> int:

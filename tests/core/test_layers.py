@@ -26,7 +26,7 @@ ALLOWED: dict[str, set[str]] = {
     "alerts": {"core", "domain", "alerts"},
     "simulators": {"core", "domain", "simulators"},
     "testing": {"testing"},
-    "api": {"core", "domain", "ingest", "alerts", "api"},
+    "api": {"core", "domain", "ingest", "alerts", "duties", "api"},
     "warnings": {"core", "domain", "alerts", "warnings"},
     "duties": {"core", "domain", "alerts", "duties"},
 }
