@@ -35,6 +35,9 @@ from hazmon.api.rights import Rights
 from hazmon.core.clock import Clock, wall_ms
 from hazmon.core.metrics import Metrics
 from hazmon.domain.registry import Registry, RegistryError, load_registry
+from hazmon.duties.config import DutiesConfig
+from hazmon.duties.service import DutyService
+from hazmon.duties.store import DutyStore
 from hazmon.ingest.influx import InfluxClient, InfluxError
 from hazmon.ingest.mqtt_source import MqttSource
 from hazmon.ingest.pipeline import Ingest
@@ -44,6 +47,7 @@ from hazmon.ingest.spool import Spool
 from hazmon.ingest.topics import owned_regions, subscriptions
 from hazmon.rules.file import load_rules_file
 from hazmon.service.alarming import RulesStage
+from hazmon.service.duties import DutyLoop, silence_of
 from hazmon.service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -76,7 +80,8 @@ class Service:
     """Every part, built at once from settings and the resources `open` has opened."""
 
     def __init__(self, settings: Settings, clock: Clock, registry: Registry,
-                 influx: InfluxClient, alarm_store: AlarmStore, tokens: TokenStore) -> None:
+                 influx: InfluxClient, alarm_store: AlarmStore, tokens: TokenStore,
+                 duty_store: DutyStore, duties_config: DutiesConfig) -> None:
         self.settings = settings
         self.clock = clock
         self.metrics = Metrics()
@@ -111,6 +116,13 @@ class Service:
         self.rules = RulesStage(registry, self.alarms, self.metrics, clock,
                                 data / "rules-state.json", rules_file)
         self.ingest.consumers.append(self.rules)
+        # The duties (issue 15); `duty_loop.facts(now_ms)` is what the warnings are handed.
+        self.duties = DutyService(
+            duty_store, duties_config, self.alarms, clock, registry=lambda: self.registry,
+            silent=silence_of(self.ingest.gateways, lambda: self.registry, clock(),
+                              int(settings.duties.silence_s * 1000)),
+            seed=settings.duties.seed)
+        self.duty_loop = DutyLoop(self.duties, lambda: self.registry, clock, settings.duties)
         self.app = self._create_app()
         self.ready = asyncio.Event()  # set once subscribed: messages flow from here on
         self.http_port: int | None = None
@@ -128,6 +140,7 @@ class Service:
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(log.info, "stopped")
             registry = load_registry(settings.registry)
+            duties_config = settings.duties.load()  # a wrong duties file stops the start
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             influx = InfluxClient(settings.influx)
             stack.push_async_callback(influx.aclose)
@@ -138,7 +151,9 @@ class Service:
             alarm_store = await AlarmStore.open(settings.alarm_db_url)
             stack.push_async_callback(alarm_store.close)
             tokens = await TokenStore.open(alarm_store.db)
-            service = cls(settings, clock, registry, influx, alarm_store, tokens)
+            duty_store = await DutyStore.open(alarm_store.db)
+            service = cls(settings, clock, registry, influx, alarm_store, tokens, duty_store,
+                          duties_config)
             await service._start(stack)
             yield service
 
@@ -156,6 +171,8 @@ class Service:
         self._run(stack, tg, "gap-watch",
                   self.ingest.gaps.run(self.alarms, self.clock, s.alarms.tick_s))
         stack.callback(self.source.hold)  # intake: the first of the ingest parts to stop
+        if s.duties.enabled:
+            self._run(stack, tg, "duties", self.duty_loop.run())
         await self._start_http(stack, tg)
         self._run(stack, tg, "readiness", self._announce_ready())
         self._run(stack, tg, "registry-reload", self._reloads())
@@ -229,7 +246,7 @@ class Service:
             influx_database=self.settings.influx.database,
             simulated_enterprises=self.simulated_enterprises,
             last_seen=lambda e, t: self.rules.engine.last_seen(e, t),
-            rights=Rights(self.settings.http.rights),
+            rights=Rights(self.settings.http.rights), duties=self.duties,
         ))
         app.add_middleware(ApiMetrics, metrics=self.metrics)
         return app
