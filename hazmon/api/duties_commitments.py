@@ -150,6 +150,7 @@ class Labels(BaseModel):
     chain_roles: dict[str, str]
     fact_kinds: dict[str, str]
     template: str
+    timezone: str = Field(description="the province's zone: deadlines are its wall clock")
     deadline: str
     window_start: str | None
     roll_call_answer_s: int
@@ -195,7 +196,8 @@ async def labels(duties: Duties, principal: CurrentPrincipal) -> Labels:
         patrol_checks={c.value: v for c, v in CHECK_LABEL.items()},
         chain_roles={r.value: v for r, v in ROLE_LABEL.items()},
         fact_kinds={k.value: v for k, v in FACT_LABEL.items()},
-        template=cfg.commitment.template, deadline=cfg.commitment.deadline.strftime("%H:%M"),
+        template=cfg.commitment.template, timezone=cfg.timezone,
+        deadline=cfg.commitment.deadline.strftime("%H:%M"),
         window_start=(None if cfg.commitment.window_start is None
                       else cfg.commitment.window_start.strftime("%H:%M")),
         roll_call_answer_s=cfg.roll_call.answer_deadline_s,
@@ -210,7 +212,7 @@ async def file_commitment(
     duties: Duties, registry: CurrentRegistry,
     principal: Annotated[Principal, requires(Action.COMMITMENT_FILE)], code: EnterprisePath,
     body: Annotated[dict[str, Any], Body(description="the form: see CommitmentInput in "
-                                                     "docs/CONTRACT.md §8.1")],
+                                                     "docs/CONTRACT.md §8.2")],
 ) -> CommitmentPublic:
     ent = enterprise_in_scope(registry, principal, code)
     try:
