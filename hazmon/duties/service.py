@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any, Final
 
@@ -69,6 +69,8 @@ class DutyService:
         self.ids = ids or UlidFactory()
         # Told after each committed change (the loop refreshes its facts at once).
         self.listeners: list[Callable[[], None]] = []
+        # Given each batch of new roll calls once stored (the MQTT call to the plants).
+        self.call_hooks: list[Callable[[Sequence[RollCall]], Awaitable[None]]] = []
 
     def _changed(self) -> None:
         for fn in self.listeners:
@@ -175,6 +177,11 @@ class DutyService:
                  for e in sorted(set(enterprises))]
         await self.store.add_roll_calls(calls)
         self._changed()
+        for hook in self.call_hooks:
+            try:
+                await hook(calls)
+            except Exception:  # the calls stand; the API remains the way to answer
+                log.exception("duties: a roll-call hook failed")
         return calls
 
     def sample_seed(self, what: str) -> int:

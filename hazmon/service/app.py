@@ -47,7 +47,7 @@ from hazmon.ingest.spool import Spool
 from hazmon.ingest.topics import owned_regions, subscriptions
 from hazmon.rules.file import load_rules_file
 from hazmon.service.alarming import RulesStage
-from hazmon.service.duties import DutyLoop, silence_of
+from hazmon.service.duties import DutyLoop, MqttRollCall, silence_of
 from hazmon.service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,9 @@ class Service:
                               int(settings.duties.silence_s * 1000)),
             seed=settings.duties.seed)
         self.duty_loop = DutyLoop(self.duties, lambda: self.registry, clock, settings.duties)
+        self.roll_calls = MqttRollCall(self.duties, lambda: self.registry,
+                                       lambda topic, msg: self.source.publish(topic, msg))
+        self.ingest.roll_call_answers = self.roll_calls.answer
         self.app = self._create_app()
         self.ready = asyncio.Event()  # set once subscribed: messages flow from here on
         self.http_port: int | None = None

@@ -18,17 +18,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 
-from hazmon.core.clock import Clock
+import orjson
+
+from hazmon.core.clock import Clock, rfc3339
 from hazmon.domain.registry import Registry
 from hazmon.duties import findings, rollcall
 from hazmon.duties.facts import DutyFact
 from hazmon.duties.findings import Snapshot
+from hazmon.duties.rollcall import RollCall
 from hazmon.duties.service import DutyService
 from hazmon.duties.settings import DutiesSettings
 from hazmon.ingest.gateways import GatewayTracker
+from hazmon.ingest.topics import Channel, topic_for
 
 log = logging.getLogger(__name__)
 
@@ -141,3 +145,50 @@ class DutyLoop:
 
 def _num(county: str) -> int:
     return int(county) if county.isdigit() else 0
+
+
+class MqttRollCall:
+    """Roll calls over MQTT (docs/CONTRACT.md §8.5): each call is published on the plant's
+    alarms topic, and an answer on its `rollcall` topic is recorded like one through the
+    API. An answer to another enterprise's call, to an unknown call or unreadable is
+    ignored and counted (`ignored`)."""
+
+    def __init__(self, duties: DutyService, registry: Callable[[], Registry],
+                 publish: Callable[[str, bytes], Awaitable[bool]]) -> None:
+        self.duties = duties
+        self.registry = registry
+        self.publish = publish
+        self.ignored = 0
+        self.unsent = 0
+        duties.call_hooks.append(self.announce)
+
+    async def announce(self, calls: Sequence[RollCall]) -> None:
+        reg = self.registry()
+        for rc in calls:
+            ent = reg.enterprises.get(rc.enterprise)
+            if ent is None:
+                continue
+            msg = orjson.dumps({"type": "roll_call", "id": rc.id,
+                                "called_at": rfc3339(rc.called_at_ms),
+                                "deadline": rfc3339(rc.deadline_ms)})
+            if not await self.publish(topic_for(ent.region, rc.enterprise, Channel.ALARMS), msg):
+                self.unsent += 1  # not connected: the call stands, answered through the API
+                log.info("duties: roll call %s not published (broker not connected)", rc.id)
+
+    async def answer(self, enterprise: str, payload: bytes, now_ms: int) -> None:
+        try:
+            data = orjson.loads(payload)
+            call_id = str(data["id"])
+            by = str(data.get("by") or "")[:32]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            self.ignored += 1
+            log.info("duties: unreadable roll-call answer from %s", enterprise)
+            return
+        rc = await self.duties.store.roll_call(call_id)
+        if rc is None or rc.enterprise != enterprise:
+            self.ignored += 1
+            log.warning("duties: roll-call answer from %s to a call not its own (%s)",
+                        enterprise, call_id[:40])
+            return
+        await self.duties.answer_roll_call(call_id, f"mqtt:{enterprise}" + (f":{by}" if by
+                                                                            else ""))
