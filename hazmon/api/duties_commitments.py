@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response, status
@@ -151,6 +151,8 @@ class Labels(BaseModel):
     fact_kinds: dict[str, str]
     template: str
     timezone: str = Field(description="the province's zone: deadlines are its wall clock")
+    utc_offset: str = Field(description="its offset now, e.g. +08:00 (for a form's times)")
+    today: date = Field(description="the province's day now: the commitment's `day`")
     deadline: str
     window_start: str | None
     roll_call_answer_s: int
@@ -197,6 +199,8 @@ async def labels(duties: Duties, principal: CurrentPrincipal) -> Labels:
         chain_roles={r.value: v for r, v in ROLE_LABEL.items()},
         fact_kinds={k.value: v for k, v in FACT_LABEL.items()},
         template=cfg.commitment.template, timezone=cfg.timezone,
+        utc_offset=datetime.fromtimestamp(duties.clock() / 1000, cfg.zone).isoformat()[-6:],
+        today=duties.today(),
         deadline=cfg.commitment.deadline.strftime("%H:%M"),
         window_start=(None if cfg.commitment.window_start is None
                       else cfg.commitment.window_start.strftime("%H:%M")),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any, Final
@@ -189,7 +190,7 @@ class DutyService:
         fresh; the caller keeps it with what it drew."""
         if self.seed is not None:
             return hash_seed(f"{self.seed}:{what}")
-        return int.from_bytes(self.ids.new(self.clock()).encode()[-8:], "big")
+        return secrets.randbits(63)
 
     async def answer_roll_call(self, call_id: str, by: str) -> RollCall:
         """The call answered (a second answer keeps the first)."""

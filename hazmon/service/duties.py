@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 
 import orjson
@@ -71,6 +71,9 @@ class DutyLoop:
         self._drawn: date | None = None
         self._reconciled = False
         self._seen: set[str] = set()  # fact keys logged once
+        # enterprise -> its warnings of the last `patrol.recent_warning_days` (the warning
+        # store plugs in here); weights the day's patrol sample toward them.
+        self.recent_warnings: Callable[[], Mapping[str, int]] = dict
         duties.listeners.append(self._wake.set)
 
     # --- the facts object ----------------------------------------------------------------
@@ -104,7 +107,8 @@ class DutyLoop:
                 log.info("duties: %d holds made to match the run states", changed)
         today = self.duties.today(now)
         if self._drawn != today:
-            await self.duties.draw_patrols(self.registry(), today)
+            await self.duties.draw_patrols(self.registry(), today,
+                                           dict(self.recent_warnings()))
             self._drawn = today
         await self.scheduled_calls(today, now)
         self.snapshot = await self.duties.snapshot(now)

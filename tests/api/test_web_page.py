@@ -17,7 +17,7 @@ from tests.api.support import Api, ApiFactory
 ASSETS = (
     "index.html", "style.css", "app.js", "api.js", "fmt.js", "ui.js", "state.js", "chart.js",
     "map.js", "alarms.js", "dialogs.js", "login.js",
-    "views/index.js", "views/overview.js", "views/sensor.js", "views/kpi.js",
+    "views/index.js", "views/overview.js", "views/sensor.js", "views/kpi.js", "views/duties.js",
 )
 MODULES = sorted(p.relative_to(web.STATIC_DIR).as_posix() for p in web.STATIC_DIR.rglob("*.js")
                  if not p.relative_to(web.STATIC_DIR).as_posix().startswith("vendor/"))

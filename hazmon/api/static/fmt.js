@@ -20,7 +20,7 @@ export const RULE = {
 export const ruleLabel = (r) => RULE[r] || (r && r.startsWith('trend_') ? '趋势预警' : r || '—');
 export const LIMIT = { high_high: '高高限', high: '高限', low: '低限', low_low: '低低限' };
 export const GATEWAY = { online: '在线', offline: '离线', unknown: '未知' };
-export const ROLE = { province: '省级', city: '市级', enterprise: '企业', simulator: '模拟器' };
+export const ROLE = { province: '省级', city: '市级', county: '县级', enterprise: '企业', simulator: '模拟器' };
 export const EVENT = {
   raised: '报警', updated: '更新', cleared: '恢复', acknowledged: '确认', shelved: '搁置',
   unshelved: '解除搁置', shelve_expired: '搁置到期', commented: '备注', closed: '关闭',

@@ -16,8 +16,9 @@
 // ctx.show(id, arg), ctx.failed(error, what), ctx.toast(text, bad), ctx.changed(change),
 // ctx.refreshRegistry().
 
+import duties from './duties.js';
 import kpi from './kpi.js';
 import overview from './overview.js';
 import sensor from './sensor.js';
 
-export const VIEWS = [overview, sensor, kpi];
+export const VIEWS = [overview, sensor, kpi, duties];
