@@ -115,6 +115,33 @@ async def test_every_role_sees_and_files_only_in_its_scope(api: Api, role: str) 
     assert calls.status_code == ((201 if ENT in SEES[role] else 404) if regulator else 403)
 
 
+@pytest.mark.parametrize("role", ["province", "city", "other_city", "county", "enterprise",
+                                  "simulator"])
+async def test_every_duty_list_holds_only_the_callers_scope(api: Api, role: str) -> None:
+    for ent, hs in ((ENT, "MHS-01"), (ENT2, "MHS-02")):
+        await api.alarms.suppress_hazard_source(ent, hs, "test", "停车")
+        await api.ctx.duties.call_roll([ent], "test")  # type: ignore[union-attr]
+    api.clock.advance(minutes=10)  # the calls missed: a finding for each
+    sees = SEES[role]
+    holds = (await api.get(role, "/api/v1/holds")).json()
+    assert {h["enterprise"] for h in holds} == sees
+    findings = (await api.get(role, "/api/v1/duties/findings")).json()
+    assert {f["enterprise"] for f in findings if f["kind"] == "roll_call_missed"} == sees
+    calls = (await api.get(role, "/api/v1/roll-calls")).json()
+    assert {c["enterprise"] for c in calls} == sees
+    rates = (await api.get(role, "/api/v1/roll-calls/rates")).json()
+    assert {r["enterprise"] for r in rates} == sees
+    draws = (await api.get(role, "/api/v1/patrols/day")).json()
+    plant = role in ("enterprise", "simulator")
+    assert {e["enterprise"] for d in draws for e in d["enterprises"]} == (
+        set() if plant else sees)
+    for ent in (ENT, ENT2):
+        r = await api.get(role, f"/api/v1/enterprises/{ent}/duty-records")
+        assert r.status_code == (200 if ent in sees else 404)
+        csv_r = await api.get(role, f"/api/v1/enterprises/{ent}/commitments.csv")
+        assert csv_r.status_code == (200 if ent in sees else 404)
+
+
 async def test_stopping_a_source_suppresses_its_process_alarms_not_its_data_health(
         api: Api) -> None:
     process = await api.alarms.handle_signal(signal())
