@@ -37,6 +37,7 @@ from hazmon.ingest.topics import Channel, topic_for
 log = logging.getLogger(__name__)
 
 SCHEDULE_ACTOR = "system:schedule"
+MISSED_SLOT_MS = 120_000  # a scheduled call later than this after its time is skipped
 
 
 def silence_of(tracker: GatewayTracker, registry: Callable[[], Registry], started_ms: int,
@@ -121,7 +122,11 @@ class DutyLoop:
 
     async def scheduled_calls(self, day: date, now_ms: int) -> int:
         """Make the day's scheduled roll calls whose time has come (each once, kept in the
-        store across restarts): a sample of each county. Returns the calls made."""
+        store across restarts): a sample of each county. Returns the calls made.
+
+        A time that passed more than `MISSED_SLOT_MS` ago (the service was down, or not yet
+        started) is skipped, not made late: a surprise call hours after its time would be
+        one the schedule did not draw."""
         cfg = self.duties.config.roll_call
         if cfg.daily_calls == 0:
             return 0
@@ -135,6 +140,10 @@ class DutyLoop:
             if at > now_ms or await store.mark(name) is not None:
                 continue
             await store.set_mark(name, str(now_ms))
+            if at < now_ms - max(MISSED_SLOT_MS, int(2 * self.settings.check_s * 1000)):
+                log.info("duties: scheduled roll call %d of %s skipped (its time passed "
+                         "while the service was not running)", i + 1, day)
+                continue
             by_county: dict[str, list[str]] = {}
             for code, e in self.registry().enterprises.items():
                 by_county.setdefault(e.region, []).append(code)

@@ -145,13 +145,15 @@ async def test_scheduled_calls_are_made_once_and_drawn_again_from_the_seed(
     config = DutiesConfig(roll_call=RollCallConfig(daily_calls=3, sample_size=1))
     clock = FakeClock(shanghai_ms(2026, 11, 22, 0, 0))
     made: list[list[tuple[int, str]]] = []
+    minutes = range(0, 24 * 60, 1)  # a check every minute of the day
     for name in ("a", "b"):  # two databases, the same seed
         store, duties, loop, _ = await _world(f"sqlite:///{tmp_path / name}.db", clock,
                                               config, seed=42)
         try:
+            for m in minutes:
+                clock.now = shanghai_ms(2026, 11, 22, 0, 0) + m * 60_000
+                await loop.scheduled_calls(date(2026, 11, 22), clock.now)
             await loop.check(shanghai_ms(2026, 11, 22, 23, 59, 59))
-            assert await loop.scheduled_calls(date(2026, 11, 22),
-                                              shanghai_ms(2026, 11, 22, 23, 59, 59)) == 0
             calls = await duties.store.roll_calls()
             assert {c.called_by for c in calls} == {SCHEDULE_ACTOR}
             made.append(sorted((c.called_at_ms, c.enterprise) for c in calls))
@@ -167,6 +169,15 @@ async def test_scheduled_calls_are_made_once_and_drawn_again_from_the_seed(
                 await store.close()
     assert made[0] == made[1]
     assert len(made[0]) == 6  # 3 calls a day x one enterprise of each of the 2 counties
+    assert len({t for t, _ in made[0]}) == 3  # at three times of the day
+    # a service started late in the day skips the times already past: no late surprise
+    store, duties, loop, _ = await _world(f"sqlite:///{tmp_path / 'c'}.db", clock, config,
+                                          seed=42)
+    try:
+        await loop.check(shanghai_ms(2026, 11, 22, 23, 59, 59))
+        assert await duties.store.roll_calls() == []
+    finally:
+        await store.close()
 
 
 async def test_the_patrol_draw_is_kept_with_its_seed_and_drawn_again_from_it(
