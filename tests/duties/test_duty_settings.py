@@ -41,3 +41,17 @@ def test_the_default_file_missing_falls_back_to_the_built_in_defaults(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # no deploy/ here
     assert DutiesSettings().load().commitment.window_start is None
+
+
+def test_check_duties_reads_the_example_and_names_each_problem(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hazmon.service.cli import main
+
+    assert main(["check-duties", str(ROOT / DEFAULT_CONFIG)]) == 0
+    assert "commitment by 10:00 Asia/Shanghai (filing from 09:00)" in capsys.readouterr().out
+    bad = tmp_path / "duties.yaml"
+    bad.write_text("roll_call:\n  answer_deadline_s: 1\n", encoding="utf-8")
+    assert main(["check-duties", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "answer_deadline_s" in err
+    assert "line 2" in err
