@@ -146,6 +146,20 @@ async def test_the_commitment_form_and_the_regulators_day_list(
         await expect(rows.nth(0).locator(".duty-status")).to_have_text("未填报")
         await expect(rows.nth(1)).to_contain_text("MHS-01")
         await expect(regulator.locator("#duty-counts")).to_contain_text("未填报 1")
+        # 值班点名: the regulator calls the region's roll, the plant answers on its page
+        await regulator.click("#rc-call")
+        calls = regulator.locator("#rc-list tbody tr")
+        await expect(calls).to_have_count(2)
+        await expect(calls.locator(".rc-status")).to_have_text(["待应答", "待应答"])
+        await expect(page.locator("#rc-call")).to_be_hidden()
+        await page.click("#rc-reload")
+        mine = page.locator("#rc-list tbody tr")
+        await expect(mine).to_have_count(1)  # its own call only
+        await mine.locator(".rc-answer").click()
+        await expect(mine.locator(".rc-status")).to_have_text("已应答")
+        await expect(mine.locator(".rc-answer")).to_have_count(0)
+        await regulator.click("#rc-reload")
+        await expect(regulator.locator('#rc-list tr[data-status="answered"]')).to_have_count(1)
         await regulator.screenshot(path=str(tmp_path / f"duties-list-{width}.png"),
                                    full_page=True)
         # the two refused forms, as the network and the console report them

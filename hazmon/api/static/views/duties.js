@@ -1,6 +1,8 @@
 // 安全承诺: the day's commitments of the caller's region (GET /commitments/day: missing
 // first, then major hidden danger, then start-up / shutdown / turnaround), its CSV, and for
 // a plant token the form to file today's commitment (POST /enterprises/{code}/commitments).
+// 值班点名 below: the day's roll calls; a regulator calls the roll of the region's plants
+// (POST /roll-calls), the plant's on-duty person answers (POST /roll-calls/{id}/answer).
 // A refused form shows each problem, in Chinese, beside its field (the answer's `problems`
 // name the field by its path: "hazard_sources[0].reason"). Labels and the province's
 // template come from GET /duties/labels.
@@ -27,6 +29,13 @@ const MARKUP = `
     <th>填报时间</th><th class="wide">承诺人</th><th>重大隐患</th><th>开停车检修</th>
     <th class="wide">风险等级</th></tr></thead>
     <tbody></tbody></table>
+</section>
+<section class="panel">
+  <div class="toolbar"><h3>值班点名</h3><span class="spacer"></span>
+    <button type="button" id="rc-call" hidden>点名辖区企业</button>
+    <button type="button" class="ghost" id="rc-reload">刷新</button></div>
+  <table class="table" id="rc-list"><thead><tr><th>企业</th><th>点名时间</th>
+    <th>应答截止</th><th>状态</th><th></th></tr></thead><tbody></tbody></table>
 </section>`;
 
 const REFRESH_MS = 30000;
@@ -192,6 +201,36 @@ async function loadList(ctx) {
   if (!day.items.length) body.append(h('tr', {}, h('td', { colspan: 8, class: 'muted' }, '无企业')));
 }
 
+async function loadCalls(ctx) {
+  const calls = await api.get('/roll-calls', { region: ctx.state.filters.region, since_days: 1 });
+  if (!root) return;
+  const plant = PLANT.has((ctx.state.principal || {}).role);
+  const body = $('#rc-list tbody', root);
+  body.replaceChildren(...calls.map((c) => h('tr', { dataset: { id: c.id, status: c.status } },
+    h('td', {}, c.enterprise_name),
+    h('td', {}, time(c.called_at)), h('td', {}, time(c.deadline)),
+    h('td', {}, h('span', { class: `rc-status s-${c.status}` }, c.status_label)),
+    h('td', {}, plant && !c.answered_at && h('button', {
+      type: 'button', class: 'rc-answer',
+      onclick: () => answer(ctx, c.id).catch((e) => ctx.failed(e, '应答点名')),
+    }, '应答')))));
+  if (!calls.length) body.append(h('tr', {}, h('td', { colspan: 5, class: 'muted' }, '今日无点名')));
+}
+
+async function answer(ctx, id) {
+  const c = await api.post(`/roll-calls/${id}/answer`);
+  ctx.toast(`点名已应答（${c.status_label}）`);
+  await loadCalls(ctx);
+}
+
+async function callRoll(ctx) {
+  const who = ctx.state.principal || {};
+  const region = ctx.state.filters.region || who.scope;
+  const r = await api.post('/roll-calls', { region, size: 1000 });
+  ctx.toast(`已点名 ${r.calls.length} 家企业`);
+  await loadCalls(ctx);
+}
+
 async function downloadCsv(ctx) {
   const t = api.token.get();
   const q = ctx.state.filters.region ? `?region=${encodeURIComponent(ctx.state.filters.region)}` : '';
@@ -209,6 +248,7 @@ async function mountAll(ctx) {
   labels = await api.get('/duties/labels');
   if (!root) return;
   const who = ctx.state.principal || {};
+  $('#rc-call', root).hidden = PLANT.has(who.role);
   if (PLANT.has(who.role)) {
     const [first] = [...ctx.state.enterprises.values()];
     if (first) {
@@ -219,7 +259,7 @@ async function mountAll(ctx) {
       buildForm(ctx, $('#duty-form', root), ent);
     }
   }
-  await loadList(ctx);
+  await Promise.all([loadList(ctx), loadCalls(ctx)]);
 }
 
 export default {
@@ -229,11 +269,16 @@ export default {
     root = el;
     el.append(markup(MARKUP));
     $('#duty-csv', el).addEventListener('click', () => downloadCsv(ctx).catch((e) => ctx.failed(e, '导出承诺')));
+    $('#rc-call', el).addEventListener('click', () => callRoll(ctx).catch((e) => ctx.failed(e, '点名')));
+    $('#rc-reload', el).addEventListener('click', () => loadCalls(ctx).catch((e) => ctx.failed(e, '加载点名')));
     mountAll(ctx).catch((e) => ctx.failed(e, '加载承诺'));
-    timer = setInterval(() => loadList(ctx).catch((e) => ctx.failed(e, '刷新承诺')), REFRESH_MS);
+    timer = setInterval(() => Promise.all([loadList(ctx), loadCalls(ctx)])
+      .catch((e) => ctx.failed(e, '刷新承诺')), REFRESH_MS);
   },
   update(ctx, change) {
-    if (change.kind === 'filters') loadList(ctx).catch((e) => ctx.failed(e, '加载承诺'));
+    if (change.kind === 'filters') {
+      Promise.all([loadList(ctx), loadCalls(ctx)]).catch((e) => ctx.failed(e, '加载承诺'));
+    }
   },
   unmount() {
     clearInterval(timer);
