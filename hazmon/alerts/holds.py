@@ -1,6 +1,7 @@
 """Standing holds on alarms: a hazard source suppressed by design (shut down, under
 commissioning) or a sensor / hazard source out of service (maintenance). A hold outlives
-single occurrences: every new occurrence it covers is born held back."""
+single occurrences: every new occurrence it covers is born held back. Suppression covers
+the process alarms only (data health stays raised); out of service covers every alarm."""
 
 from __future__ import annotations
 

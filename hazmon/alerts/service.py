@@ -50,7 +50,7 @@ from hazmon.alerts.sql import Tx
 from hazmon.alerts.store import AlarmStore
 from hazmon.alerts.ulid import UlidFactory
 from hazmon.core.clock import Clock, wall_ms
-from hazmon.domain.signal import AlarmSignal, SignalKind
+from hazmon.domain.signal import AlarmSignal, Category, SignalKind
 
 log = logging.getLogger(__name__)
 
@@ -260,8 +260,10 @@ class AlarmService:
                       changes: list[tuple[Alarm, HistoryEntry]]) -> Alarm:
         covering = await holds.covering_in(tx, signal.enterprise, signal.hazard_source,
                                            signal.tag)
-        suppressed = next((h.overlay() for h in covering if h.kind is HoldKind.SUPPRESSED),
-                          None)
+        # Suppression by design holds back process alarms only: a stopped unit's data
+        # health (stale, offline, bad quality) still needs someone (ISA-18.2).
+        suppressed = next((h.overlay() for h in covering if h.kind is HoldKind.SUPPRESSED
+                           and signal.category is Category.PROCESS), None)
         oos = next((h.overlay() for h in covering if h.kind is HoldKind.OUT_OF_SERVICE), None)
         d = self.directory
         alarm = new_alarm(
@@ -305,8 +307,9 @@ class AlarmService:
 
     async def suppress_hazard_source(self, enterprise: str, hazard_source: str, actor: str,
                                      reason: str) -> list[Alarm]:
-        """Suppress a hazard source by design (e.g. shut down): its open alarms and every
-        new one are held back until `unsuppress_hazard_source`."""
+        """Suppress a hazard source by design (e.g. shut down): its open process alarms
+        and every new one are held back until `unsuppress_hazard_source`; its data-health
+        alarms are not."""
         return await self._place_hold(HoldKind.SUPPRESSED, enterprise, hazard_source, None,
                                       actor, reason)
 
@@ -348,7 +351,8 @@ class AlarmService:
                          "tag": tag, "reason": reason},
             )
             for alarm in await AlarmStore.open_alarms_in(tx, enterprise, hazard_source, tag):
-                if kind is HoldKind.SUPPRESSED and alarm.suppressed is None:
+                if (kind is HoldKind.SUPPRESSED and alarm.suppressed is None
+                        and alarm.category is Category.PROCESS):
                     await self._step(tx, alarm, Suppress(now, actor, reason), changes=changes)
                 elif kind is HoldKind.OUT_OF_SERVICE and alarm.out_of_service is None:
                     await self._step(tx, alarm, RemoveFromService(now, actor, reason),

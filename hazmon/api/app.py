@@ -15,6 +15,9 @@ from fastapi import APIRouter, FastAPI
 from hazmon import __version__
 from hazmon.api import (
     alarms,
+    duties_commitments,
+    duties_runstate,
+    duties_watch,
     enterprises,
     hazard_sources,
     health,
@@ -65,6 +68,9 @@ def create_app(ctx: ApiContext | health.HealthSource) -> FastAPI:
         api.include_router(alarms.router)
         api.include_router(kpis.router)
         api.include_router(warnings.router)
+        for duty_router in (duties_commitments.router, duties_runstate.router,
+                            duties_watch.router):
+            api.include_router(duty_router)
         web.install(app)  # the monitoring-centre page at / (token asked for by the page)
     else:
         app.state.service = ctx

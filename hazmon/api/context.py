@@ -17,6 +17,7 @@ from hazmon.api.rights import Rights
 from hazmon.api.tokens import TokenStore
 from hazmon.core.clock import Clock
 from hazmon.domain.registry import Registry
+from hazmon.duties.service import DutyService
 from hazmon.ingest.gateways import GatewayTracker
 from hazmon.ingest.influx import InfluxClient
 from hazmon.warnings.engine import WarningEngine
@@ -63,6 +64,7 @@ class ApiContext:
     rights: Rights = field(default_factory=Rights)  # who may do what (http.rights)
     # 预警: the warning engine (its store, policy and pushes); None: /warnings answers 503
     warnings: WarningEngine | None = None
+    duties: DutyService | None = None  # None: the duty endpoints answer 503
     limiter: FailureLimiter = field(init=False)
 
     def __post_init__(self) -> None:

@@ -6,6 +6,7 @@ Readings also flow on to consumers (the rules stage) through `ReadingConsumer`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,6 +35,10 @@ class ReadingConsumer(Protocol):
     async def on_gateway(self, enterprise: str, online: bool, ts_ms: int) -> None: ...
 
 
+# (enterprise, payload, now_ms): a roll-call answer from the plant's `rollcall` topic.
+RollCallAnswers = Callable[[str, bytes, int], Awaitable[None]]
+
+
 class Ingest:
     def __init__(
         self,
@@ -53,6 +58,7 @@ class Ingest:
         self.sequences = SequenceTracker()
         self.gateways = GatewayTracker()
         self.consumers: list[ReadingConsumer] = []
+        self.roll_call_answers: RollCallAnswers | None = None  # the duties, when wired
         self.set_registry(registry)
         # Restores the sequence state (gaps, newest numbers) when `state_file` exists.
         self.gaps = GapWatch(self.sequences, lambda: self.registry, settings.gap_grace_s,
@@ -121,6 +127,11 @@ class Ingest:
             await self._telemetry(topic, route.region, route.enterprise, payload, now_ms, ack)
         elif route.channel is Channel.STATUS:
             await self._status(topic, route.enterprise, payload, now_ms)
+            ack()
+        elif route.channel is Channel.ROLLCALL:
+            if self.roll_call_answers is not None and route.enterprise in (
+                    self.registry.enterprises):
+                await self.roll_call_answers(route.enterprise, payload, now_ms)
             ack()
         else:
             ack()  # the alarms channel is ours, going to the plant

@@ -15,6 +15,7 @@ class Channel(StrEnum):
     TELEMETRY = "telemetry"
     STATUS = "status"
     ALARMS = "alarms"
+    ROLLCALL = "rollcall"  # the plant's answer to a roll call (docs/CONTRACT.md §7.5)
 
 
 @dataclass(frozen=True, slots=True)

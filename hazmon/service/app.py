@@ -35,6 +35,9 @@ from hazmon.api.rights import Rights
 from hazmon.core.clock import Clock, wall_ms
 from hazmon.core.metrics import Metrics
 from hazmon.domain.registry import Registry, RegistryError, load_registry
+from hazmon.duties.config import DutiesConfig
+from hazmon.duties.service import DutyService
+from hazmon.duties.store import DutyStore
 from hazmon.ingest.influx import InfluxClient, InfluxError
 from hazmon.ingest.mqtt_source import MqttSource
 from hazmon.ingest.pipeline import Ingest
@@ -44,6 +47,7 @@ from hazmon.ingest.spool import Spool
 from hazmon.ingest.topics import owned_regions, subscriptions
 from hazmon.rules.file import load_rules_file
 from hazmon.service.alarming import RulesStage
+from hazmon.service.duties import DutyLoop, MqttRollCall, silence_of
 from hazmon.service.replay import StartupReplay
 from hazmon.service.settings import Settings
 from hazmon.service.warning_part import WarningPart
@@ -80,6 +84,7 @@ class Service:
 
     def __init__(self, settings: Settings, clock: Clock, registry: Registry,
                  influx: InfluxClient, alarm_store: AlarmStore, tokens: TokenStore,
+                 duty_store: DutyStore, duties_config: DutiesConfig,
                  warning_store: WarningStore | None = None) -> None:
         self.settings = settings
         self.clock = clock
@@ -115,6 +120,16 @@ class Service:
         self.rules = RulesStage(registry, self.alarms, self.metrics, clock,
                                 data / "rules-state.json", rules_file)
         self.ingest.consumers.append(self.rules)
+        # The duties (issue 15); `duty_loop.facts(now_ms)` is what the warnings are handed.
+        self.duties = DutyService(
+            duty_store, duties_config, self.alarms, clock, registry=lambda: self.registry,
+            silent=silence_of(self.ingest.gateways, lambda: self.registry, clock(),
+                              int(settings.duties.silence_s * 1000)),
+            seed=settings.duties.seed)
+        self.duty_loop = DutyLoop(self.duties, lambda: self.registry, clock, settings.duties)
+        self.roll_calls = MqttRollCall(self.duties, lambda: self.registry,
+                                       lambda topic, msg: self.source.publish(topic, msg))
+        self.ingest.roll_call_answers = self.roll_calls.answer
         regions = owned_regions(settings.mqtt.regions, registry.regions)
         self.replay = StartupReplay(  # holds the rules' live input until it has run
             self.rules, influx, registry, regions, self.spool,
@@ -126,6 +141,8 @@ class Service:
             alarm_store=alarm_store, store=warning_store, gateways=self.ingest.gateways,
             last_seen=lambda e, t: self.rules.engine.last_seen(e, t), clock=clock,
             publish=self.source.publish)
+        if self.warnings is not None:
+            self.warnings.duty_facts = self.duty_loop  # duty findings → 预警
         self.app = self._create_app()
         self.ready = asyncio.Event()  # set once subscribed: messages flow from here on
         self.http_port: int | None = None
@@ -143,6 +160,7 @@ class Service:
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(log.info, "stopped")
             registry = load_registry(settings.registry)
+            duties_config = settings.duties.load()  # a wrong duties file stops the start
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             influx = InfluxClient(settings.influx)
             stack.push_async_callback(influx.aclose)
@@ -153,9 +171,11 @@ class Service:
             alarm_store = await AlarmStore.open(settings.alarm_db_url)
             stack.push_async_callback(alarm_store.close)
             tokens = await TokenStore.open(alarm_store.db)
+            duty_store = await DutyStore.open(alarm_store.db)
             warning_store = (await WarningStore.open(alarm_store.db)
                              if settings.warnings.enabled else None)
-            service = cls(settings, clock, registry, influx, alarm_store, tokens, warning_store)
+            service = cls(settings, clock, registry, influx, alarm_store, tokens, duty_store,
+                          duties_config, warning_store)
             await service._start(stack)
             yield service
 
@@ -179,6 +199,8 @@ class Service:
             stack.push_async_callback(self.warnings.aclose)
             self._run(stack, tg, "warnings", self.warnings.run())
             self._run(stack, tg, "warning-pushes", self.warnings.pusher.run())
+        if s.duties.enabled:
+            self._run(stack, tg, "duties", self.duty_loop.run())
         await self._start_http(stack, tg)
         self._run(stack, tg, "readiness", self._announce_ready())
         self._run(stack, tg, "registry-reload", self._reloads())
@@ -252,7 +274,7 @@ class Service:
             influx_database=self.settings.influx.database,
             simulated_enterprises=self.simulated_enterprises,
             last_seen=lambda e, t: self.rules.engine.last_seen(e, t),
-            rights=Rights(self.settings.http.rights),
+            rights=Rights(self.settings.http.rights), duties=self.duties,
             warnings=self.warnings.engine if self.warnings is not None else None,
         ))
         app.add_middleware(ApiMetrics, metrics=self.metrics)

@@ -13,6 +13,7 @@ from hazmon.alerts.notify.channels.secrets import ChannelSecretError
 from hazmon.api.openapi import add_openapi_command
 from hazmon.api.tokens_cli import add_token_commands
 from hazmon.domain.registry import RegistryError, load_registry
+from hazmon.duties.config import DutiesConfigError, load_duties_config
 from hazmon.ingest.accounts.cli import add_gateway_commands
 from hazmon.service.logs import setup_logging
 from hazmon.service.settings import load_settings
@@ -34,9 +35,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     try:
         asyncio.run(main())
-    except (RegistryError, ChannelSecretError) as exc:  # what the site must fix, no traceback
+    except (RegistryError, ChannelSecretError, DutiesConfigError) as exc:  # the site must fix it
         print(exc, file=sys.stderr)
         return 2
+    return 0
+
+
+def _cmd_check_duties(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_duties_config(args.file)
+    except DutiesConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    c, rc, p = cfg.commitment, cfg.roll_call, cfg.patrol
+    window = c.window_start.strftime("%H:%M") if c.window_start else "any time"
+    print(f"{args.file}: commitment by {c.deadline.strftime('%H:%M')} {cfg.timezone} "
+          f"(filing from {window}); 包保 technical every {cfg.chain.technical_days} d, "
+          f"operational every {cfg.chain.operational_days} d, "
+          f"{len(cfg.chain.holidays)} holidays; roll call answered within "
+          f"{rc.answer_deadline_s} s, {rc.daily_calls} scheduled a day; patrol "
+          f"{p.sample_size} a county a day")
     return 0
 
 
@@ -80,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check-registry", help="validate a registry file and show tiers")
     chk.add_argument("file", type=Path)
     chk.set_defaults(func=_cmd_check_registry)
+    chd = sub.add_parser("check-duties", help="validate the province's duties file")
+    chd.add_argument("file", type=Path)
+    chd.set_defaults(func=_cmd_check_duties)
     demo = sub.add_parser("demo", help="run broker, InfluxDB, hazmon and simulated plants locally")
     demo.add_argument("--workdir", type=Path, default=Path("var/demo"))
     demo.add_argument("--enterprises", type=int, default=12)

@@ -2,7 +2,10 @@
 
 Starts its own Mosquitto and InfluxDB on free loopback ports under the work directory,
 generates a registry of simulated enterprises, runs hazmon and the simulator together,
-and schedules scenarios so that alarms arrive within the first minute.
+and schedules scenarios so that alarms arrive within the first minute. The simulated
+plants also do their duties through the API (`hazmon.simulators.duties`): commitments
+filed (one late, one missing), a hazard source declared stopped, and the demo's roll
+call of every plant each few minutes answered, answered late or missed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 from hazmon.service.app import Service
 from hazmon.service.settings import Settings
 from hazmon.simulators.cli import run_simulation
+from hazmon.simulators.duties import DutyDrill, demo_plans
 from hazmon.simulators.publisher import Publisher
 from hazmon.simulators.registry_gen import DEFAULT_REGIONS, GeneratedRegistry, generate_registry
 from hazmon.testing.influxdb import InfluxDB
@@ -25,6 +29,14 @@ from hazmon.testing.mosquitto import Mosquitto
 log = logging.getLogger(__name__)
 
 SIM_STOP_S = 10.0  # a gateway ends after its current tick (2 s at the demo's rate)
+ROLL_CALL_EVERY_S = 180.0  # the demo's regulator calls every plant's roll this often
+# The demo's duties file: no filing window (the demo runs at any hour) and a one-minute
+# answer deadline, so missed and late answers show within minutes.
+DEMO_DUTIES = """\
+commitment: {deadline: "10:00"}
+roll_call: {answer_deadline_s: 60, daily_calls: 0}
+patrol: {sample_size: 2}
+"""
 
 
 def demo_scenarios(codes: list[str]) -> list[str]:
@@ -54,6 +66,7 @@ def prepare(workdir: Path, enterprises: int, seed: int) -> GeneratedRegistry:
     workdir.mkdir(parents=True)
     gen = generate_registry(enterprises, seed, DEFAULT_REGIONS)
     (workdir / "registry.yaml").write_text(gen.yaml_text, encoding="utf-8")
+    (workdir / "duties.yaml").write_text(DEMO_DUTIES, encoding="utf-8")
     return gen
 
 
@@ -73,6 +86,7 @@ async def run_demo(workdir: Path, *, enterprises: int = 12, seed: int = 1,
             mqtt={"host": broker.host, "port": broker.port, "client_id": "hazmon-demo"},
             influx={"url": influx.url, "database": "hazmon"},
             http={"host": http_host, "port": http_port},
+            duties={"config": workdir / "duties.yaml", "check_s": 5.0, "seed": seed},
         )
         if stop is None:
             stop = asyncio.Event()
@@ -82,6 +96,10 @@ async def run_demo(workdir: Path, *, enterprises: int = 12, seed: int = 1,
         async with Service.open(settings) as service:
             token, _ = await service.tokens.create("province", "32", "demo duty officer",
                                                    service.clock())
+            sim_token, _ = await service.tokens.create("simulator", "32", "demo plants",
+                                                       service.clock())
+            drill = DutyDrill(f"http://127.0.0.1:{service.http_port}", sim_token, gen.data,
+                              demo_plans(codes))
             scenarios = demo_scenarios(codes)
             print(f"\nhazmon demo: {len(codes)} simulated enterprises, "
                   f"{len(service.registry.sensors)} sensors", flush=True)
@@ -92,6 +110,10 @@ async def run_demo(workdir: Path, *, enterprises: int = 12, seed: int = 1,
             print(f"  MQTT broker:      {broker.host}:{broker.port}   InfluxDB: {influx.url}",
                   flush=True)
             print("  scenarios:        " + "\n                    ".join(scenarios), flush=True)
+            print("  duties:           commitments filed by the plants (one late, one "
+                  "missing); a roll call\n                    of every plant every "
+                  f"{ROLL_CALL_EVERY_S / 60:.0f} min; the day list at /api/v1/commitments/day",
+                  flush=True)
             print("  stop with Ctrl-C\n", flush=True)
             publishers: list[Publisher] = []
             async with asyncio.TaskGroup() as tg:
@@ -100,11 +122,24 @@ async def run_demo(workdir: Path, *, enterprises: int = 12, seed: int = 1,
                     duration_s=None, speed=1.0, scenarios=scenarios, validate=False,
                     on_publisher=publishers.append,
                 ), name="simulator")
+                duty_tasks = [tg.create_task(drill.run(), name="duty-drill"),
+                              tg.create_task(_roll_calls(service, codes), name="roll-calls")]
                 if started is not None:
                     started(service)
                 await stop.wait()
                 log.info("demo stopping")
+                for task in duty_tasks:
+                    task.cancel()
                 await _stop_simulation(sim, publishers)
+
+
+async def _roll_calls(service: Service, codes: list[str]) -> None:
+    """The demo's regulator: a roll call of every plant soon after the start, then
+    every ROLL_CALL_EVERY_S."""
+    await asyncio.sleep(20.0)
+    while True:
+        await service.duties.call_roll(codes, "province:demo duty officer")
+        await asyncio.sleep(ROLL_CALL_EVERY_S)
 
 
 async def _stop_simulation(sim: asyncio.Task[object], publishers: list[Publisher]) -> None:

@@ -23,6 +23,7 @@ from pydantic_settings import (
 
 from hazmon.alerts.settings import AlarmSettings
 from hazmon.api.settings import HttpSettings
+from hazmon.duties.settings import DutiesSettings
 from hazmon.ingest.settings import InfluxSettings, IngestSettings, MqttSettings, SpoolSettings
 from hazmon.warnings.settings import WarningSettings
 
@@ -43,6 +44,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
     warnings: WarningSettings = Field(default_factory=WarningSettings)
+    duties: DutiesSettings = Field(default_factory=DutiesSettings)
 
     @property
     def spool_dir(self) -> Path:

@@ -20,6 +20,9 @@ from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory, UlidFacto
 from hazmon.api import ApiContext, TokenStore, create_app
 from hazmon.domain.registry import Registry
 from hazmon.domain.signal import Priority
+from hazmon.duties.config import DutiesConfig
+from hazmon.duties.service import DutyService
+from hazmon.duties.store import DutyStore
 from hazmon.ingest.gateways import GatewayTracker
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.warnings.engine import WarningEngine
@@ -98,6 +101,8 @@ def harness(tmp_path_factory: pytest.TempPathFactory, registry: Registry,
                 # generated input must never lock the test client out
                 auth_failures_per_minute=1_000_000, warnings=warnings,
             )
+            ctx.duties = DutyService(await DutyStore.open(store.db), DutiesConfig(), alarms,
+                                     clock, registry=ctx.registry)
             client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(ctx)),
                                        base_url="http://test")
             return Harness(portal, client, token, store, influx)

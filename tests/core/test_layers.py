@@ -28,7 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "testing": {"testing"},
     "api": {"core", "domain", "ingest", "alerts", "duties", "warnings", "api"},
     "warnings": {"core", "domain", "alerts", "duties", "warnings"},
-    "duties": {"core", "domain", "duties"},
+    "duties": {"core", "domain", "alerts", "duties"},
 }
 
 _PROBE = """

@@ -61,7 +61,8 @@ def test_add_writes_password_and_region_bound_acl(
     assert section == [f"user {ENT}",
                        f"topic write hazmon/v1/320921/{ENT}/telemetry",
                        f"topic write hazmon/v1/320921/{ENT}/status",
-                       f"topic read hazmon/v1/320921/{ENT}/alarms"]
+                       f"topic read hazmon/v1/320921/{ENT}/alarms",
+                       f"topic write hazmon/v1/320921/{ENT}/rollcall"]
     for f in ("passwd", "acl"):
         assert stat.S_IMODE((tmp_path / f).stat().st_mode) & 0o007 == 0  # not for all
     assert not list(tmp_path.glob(".passwd.*[!k]"))  # no temporary file left

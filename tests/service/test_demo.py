@@ -33,6 +33,13 @@ async def test_demo_raises_alarms_within_a_minute(tmp_path: Path) -> None:
             await asyncio.sleep(0.5)
         assert alarms, "no alarm within a minute of starting the demo"
         assert all(a.simulated for a in alarms)
+        # the simulated plants file their commitments through the API (two prompt of 4)
+        filed = []
+        while time.monotonic() - t0 < 90 and len(filed) < 2:
+            filed = await svc.duties.store.commitments_of_day(svc.duties.today())
+            await asyncio.sleep(0.5)
+        assert len(filed) >= 2, "no commitment filed by the simulated plants"
+        assert {c.commitment.filed_by for c in filed} == {"simulator:demo plants"}
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.http_port}") as http:
             page = await http.get("/")
             health = (await http.get("/health")).json()

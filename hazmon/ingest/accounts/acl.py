@@ -1,8 +1,9 @@
 """The gateways' section of the Mosquitto ACL file.
 
 A gateway's user name is its enterprise code. It may publish only its own telemetry and
-status under `hazmon/v1/{region}/{enterprise}/` (region from the registry, so a gateway
-cannot pose as a plant of another region either) and read only its own alarms topic.
+status, and its answers to roll calls, under `hazmon/v1/{region}/{enterprise}/` (region
+from the registry, so a gateway cannot pose as a plant of another region either) and
+read only its own alarms topic.
 
 The section sits between two marker comments and is rewritten whole; the lines outside it
 (the hazmon account, site additions) are kept as they are. It must stay last in the file:
@@ -28,6 +29,7 @@ def gateway_lines(enterprise: str, region: str) -> list[str]:
         f"topic write {topic_for(region, enterprise, Channel.TELEMETRY)}",
         f"topic write {topic_for(region, enterprise, Channel.STATUS)}",
         f"topic read {topic_for(region, enterprise, Channel.ALARMS)}",
+        f"topic write {topic_for(region, enterprise, Channel.ROLLCALL)}",
     ]
 
 

@@ -16,9 +16,10 @@
 // ctx.show(id, arg), ctx.failed(error, what), ctx.toast(text, bad), ctx.changed(change),
 // ctx.refreshRegistry().
 
+import duties from './duties.js';
 import kpi from './kpi.js';
 import overview from './overview.js';
 import sensor from './sensor.js';
 import warnings from './warnings.js';
 
-export const VIEWS = [overview, sensor, kpi, warnings];
+export const VIEWS = [overview, sensor, kpi, warnings, duties];
