@@ -15,6 +15,7 @@ from fastapi import APIRouter, FastAPI
 from hazmon import __version__
 from hazmon.api import (
     alarms,
+    caller,
     enterprises,
     hazard_sources,
     health,
@@ -56,6 +57,7 @@ def create_app(ctx: ApiContext | health.HealthSource) -> FastAPI:
         app.state.service = _ContextHealth(ctx)
         app.state.public_metrics = ctx.public_metrics
         api.include_router(health.api_metrics)
+        api.include_router(caller.router)
         api.include_router(enterprises.router)
         api.include_router(hazard_sources.router)
         api.include_router(sensors.router)

@@ -145,6 +145,7 @@ ROLES: dict[str, tuple[str, str]] = {
     "province": ("province", "32"),
     "city": ("city", "3209"),
     "other_city": ("city", "3210"),
+    "county": ("county", "320921"),
     "enterprise": ("enterprise", ENT),
     "simulator": ("simulator", "32"),
 }
