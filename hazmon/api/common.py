@@ -67,7 +67,7 @@ class ValidationErrorBody(ErrorBody):
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "a parameter that cannot be used as given"},
-    401: {"model": ErrorBody, "description": "missing, invalid or revoked token"},
+    401: {"model": ErrorBody, "description": "missing, invalid, expired or revoked token"},
     404: {"model": ErrorBody, "description": "does not exist, or not in the caller's scope"},
     422: {"model": ValidationErrorBody, "description": "invalid parameters or body"},
     429: {"model": ErrorBody, "description": "too many failed authentications"},

@@ -14,6 +14,7 @@ from hazmon.alerts.service import AlarmService
 from hazmon.alerts.store import AlarmStore
 from hazmon.api.ratelimit import FailureLimiter
 from hazmon.api.rights import Rights
+from hazmon.api.signins import FailedSignIns
 from hazmon.api.tokens import TokenStore
 from hazmon.core.clock import Clock
 from hazmon.domain.registry import Registry
@@ -58,9 +59,14 @@ class ApiContext:
     sse_heartbeat_s: float = 15.0
     # Readings newer than this are looked up for the `last` value of a sensor.
     last_reading_window_ms: int = 24 * 3600 * 1000
-    auth_failures_per_minute: int = 10
+    auth_failures_per_minute: int = 10  # per client address
+    token_failures_per_minute: int = 10  # per token id named
     rights: Rights = field(default_factory=Rights)  # who may do what (http.rights)
     limiter: FailureLimiter = field(init=False)
+    token_limiter: FailureLimiter = field(init=False)
+    # failed sign-ins by minute, taken by the service into the audit
+    failed_sign_ins: FailedSignIns = field(default_factory=FailedSignIns)
 
     def __post_init__(self) -> None:
         self.limiter = FailureLimiter(self.clock, self.auth_failures_per_minute)
+        self.token_limiter = FailureLimiter(self.clock, self.token_failures_per_minute)

@@ -13,6 +13,7 @@ from hazmon.api.context import ApiContext
 from hazmon.api.errors import RateLimited, Unauthorized
 from hazmon.api.rights import Action
 from hazmon.api.scope import Principal, Role
+from hazmon.api.tokens import Refused, token_id_of
 from hazmon.domain.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -39,18 +40,40 @@ async def authenticate(
     ctx: Ctx,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
+    """The caller, or 401; 429 past the failure limits.
+
+    Per client address a limit blocks everything, a right token too (else a guesser still
+    learns which guess was right). Per token id it blocks only wrong secrets: blocking the
+    right one would let anyone who learns an id (logs, the audit) keep its holder out, and
+    against the 256-bit secret a guessing limit buys nothing; it bounds the failures."""
     address = client_address(request)
+    now = ctx.clock()
     wait = ctx.limiter.retry_after_s(address)
     if wait is not None:
+        token_id = token_id_of(credentials.credentials) if credentials else None
+        ctx.failed_sign_ins.record(now, address, token_id, "address rate limited", True)
         raise RateLimited(f"too many failed authentications; retry in {wait} s", wait)
     if credentials is None or credentials.scheme.lower() != "bearer":
         ctx.limiter.failed(address)
+        ctx.failed_sign_ins.record(now, address, None, "missing")
         raise Unauthorized("missing bearer token (Authorization: Bearer hzm_…)")
-    principal = await ctx.tokens.verify(credentials.credentials)
-    if principal is None:
+    got = await ctx.tokens.check(credentials.credentials, now)
+    if isinstance(got, Refused):
         ctx.limiter.failed(address)
-        log.warning("rejected API token from %s", address)
-        raise Unauthorized("invalid or revoked token")
+        id_wait = None
+        if got.token_id is not None:
+            id_wait = ctx.token_limiter.retry_after_s(got.token_id)
+            ctx.token_limiter.failed(got.token_id)
+        ctx.failed_sign_ins.record(now, address, got.token_id, got.reason.value,
+                                   id_wait is not None)
+        # the address limit bounds these lines: at most its limit a minute per address
+        log.warning("rejected API token %s from %s: %s", got.token_id or "(no id)", address,
+                    got.reason.value)
+        if id_wait is not None:
+            raise RateLimited(f"too many failed authentications for this token; retry in "
+                              f"{id_wait} s", id_wait)
+        raise Unauthorized("invalid, expired or revoked token")
+    principal = got
     if principal.role is Role.SIMULATOR:
         return Principal(principal.token_id, principal.name, principal.role, principal.scope,
                          ctx.simulated_enterprises())

@@ -5,12 +5,30 @@ from __future__ import annotations
 from pydantic import Field
 
 from hazmon.api.rights import Action, RoleSet
+from hazmon.api.tokens import (
+    DEFAULT_GRACE_S,
+    DEFAULT_LIFETIME_DAYS,
+    MAX_GRACE_S,
+    MAX_LIFETIME_DAYS,
+    TokenPolicy,
+)
 from hazmon.core.section import Section
 
 
 class HttpSettings(Section):
     host: str = "127.0.0.1"
     port: int = 8080
+    # API tokens: lifetime of a new or rotated token, and how long the previous secret of a
+    # rotated one stays valid (`hazmon token create --days`, `rotate --grace-hours` override)
+    token_lifetime_days: int = Field(DEFAULT_LIFETIME_DAYS, ge=1, le=MAX_LIFETIME_DAYS)
+    token_rotation_grace_s: int = Field(DEFAULT_GRACE_S, ge=0, le=MAX_GRACE_S)
+    # failed sign-ins a minute before 429: per client address (then even a right token is
+    # refused from there) and per token id (then only its right secret still passes)
+    auth_failures_per_minute: int = Field(10, ge=1, le=10_000)
+    token_failures_per_minute: int = Field(10, ge=1, le=10_000)
     # Per action, the roles that may do it, replacing the default for that action
     # (hazmon.api.rights.DEFAULT_RIGHTS, docs/SECURITY.md); unknown actions or roles fail.
     rights: dict[Action, RoleSet] = Field(default_factory=dict)
+
+    def token_policy(self) -> TokenPolicy:
+        return TokenPolicy(self.token_lifetime_days, self.token_rotation_grace_s)

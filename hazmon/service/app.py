@@ -230,6 +230,8 @@ class Service:
             simulated_enterprises=self.simulated_enterprises,
             last_seen=lambda e, t: self.rules.engine.last_seen(e, t),
             rights=Rights(self.settings.http.rights),
+            auth_failures_per_minute=self.settings.http.auth_failures_per_minute,
+            token_failures_per_minute=self.settings.http.token_failures_per_minute,
         ))
         app.add_middleware(ApiMetrics, metrics=self.metrics)
         return app

@@ -87,7 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--log-level", default="WARNING")
     demo.set_defaults(func=_cmd_demo)
-    add_token_commands(sub, default_db=_alarm_db)
+    add_token_commands(sub, default_db=_alarm_db,
+                       default_policy=lambda a: load_settings(a.config).http.token_policy())
     add_audit_commands(sub, default_db=_alarm_db)
     add_openapi_command(sub)
     add_gateway_commands(sub, default_registry=lambda a: load_settings(a.config).registry)

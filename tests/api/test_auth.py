@@ -44,7 +44,7 @@ async def test_missing_and_invalid_tokens_are_401_with_a_json_body(api: Api) -> 
                 "hzm_0000000000000000_" + good.split("_", 2)[2]):
         r = await api.client.get("/api/v1/alarms", headers={"Authorization": f"Bearer {bad}"})
         assert r.status_code == 401, bad
-        assert r.json()["message"] == "invalid or revoked token"
+        assert r.json()["message"] == "invalid, expired or revoked token"
     r = await api.client.get("/api/v1/alarms", headers={"Authorization": f"Basic {good}"})
     assert r.status_code == 401
 
