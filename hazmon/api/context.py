@@ -53,9 +53,6 @@ class ApiContext:
     # (enterprise, tag) -> epoch ms of the sensor's newest reading, None if not known (the
     # rules engine keeps it): the data availability of GET /kpis.
     last_seen: Callable[[str, str], int | None] = unknown_last_seen
-    # /metrics at the root without a token (Prometheus scrapes it; it holds only
-    # aggregate counters, no enterprise or alarm data). /api/v1/metrics always needs one.
-    public_metrics: bool = True
     sse_heartbeat_s: float = 15.0
     # Readings newer than this are looked up for the `last` value of a sensor.
     last_reading_window_ms: int = 24 * 3600 * 1000

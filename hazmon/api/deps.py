@@ -18,7 +18,7 @@ from hazmon.domain.registry import Registry
 
 log = logging.getLogger(__name__)
 
-_bearer = HTTPBearer(auto_error=False, description="hzm_… token from `hazmon token create`")
+bearer = HTTPBearer(auto_error=False, description="hzm_… token from `hazmon token create`")
 
 
 def get_context(request: Request) -> ApiContext:
@@ -38,7 +38,7 @@ def client_address(request: Request) -> str:
 async def authenticate(
     request: Request,
     ctx: Ctx,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The caller, or 401; 429 past the failure limits.
 

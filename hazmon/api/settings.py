@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import ipaddress
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, field_validator, model_validator
 
 from hazmon.api.rights import Action, RoleSet
 from hazmon.api.tokens import (
@@ -18,6 +22,14 @@ from hazmon.core.section import Section
 class HttpSettings(Section):
     host: str = "127.0.0.1"
     port: int = 8080
+    # HTTPS on the API port: a PEM certificate (chain) and its key; both or neither. Or
+    # keep plain HTTP on loopback behind a reverse proxy (docs/SECURITY.md, "HTTPS").
+    certificate_file: Path | None = None
+    key_file: Path | None = None
+    # A second listener for /health (detail) and /metrics without a token, for a Prometheus
+    # on the same host: loopback addresses only. None: no such listener.
+    ops_port: int | None = Field(None, ge=0, le=65535)
+    ops_host: str = "127.0.0.1"
     # API tokens: lifetime of a new or rotated token, and how long the previous secret of a
     # rotated one stays valid (`hazmon token create --days`, `rotate --grace-hours` override)
     token_lifetime_days: int = Field(DEFAULT_LIFETIME_DAYS, ge=1, le=MAX_LIFETIME_DAYS)
@@ -32,3 +44,21 @@ class HttpSettings(Section):
 
     def token_policy(self) -> TokenPolicy:
         return TokenPolicy(self.token_lifetime_days, self.token_rotation_grace_s)
+
+    @field_validator("ops_host")
+    @classmethod
+    def _loopback(cls, value: str) -> str:
+        try:
+            loopback = ipaddress.ip_address(value).is_loopback
+        except ValueError:
+            loopback = value == "localhost"
+        if not loopback:
+            raise ValueError("the operations listener serves metrics without a token: "
+                             "it may listen on a loopback address only (127.0.0.1, ::1)")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Self:
+        if (self.certificate_file is None) != (self.key_file is None):
+            raise ValueError("HTTPS needs both certificate_file and key_file")
+        return self

@@ -30,6 +30,8 @@ from hazmon import __version__
 from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory
 from hazmon.alerts.notify import Notifier, plant_only_config
 from hazmon.api import ApiContext, TokenStore, create_app
+from hazmon.api.health import create_ops_app
+from hazmon.api.https import server_tls_options
 from hazmon.api.instrument import ApiMetrics
 from hazmon.api.rights import Rights
 from hazmon.core.clock import Clock, wall_ms
@@ -114,6 +116,8 @@ class Service:
         self.app = self._create_app()
         self.ready = asyncio.Event()  # set once subscribed: messages flow from here on
         self.http_port: int | None = None
+        self.ops_port: int | None = None  # the loopback operations listener, if any
+        self._https: dict[str, Any] = {}  # uvicorn's TLS options (hazmon.api.https)
         self._stop = asyncio.Event()
         self._reload_asked = asyncio.Event()
         self._started = time.monotonic()
@@ -127,6 +131,7 @@ class Service:
         """The service with every part open and running; closed in reverse on leaving."""
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(log.info, "stopped")
+            https = server_tls_options(settings.http)  # a wrong file stops us here
             registry = load_registry(settings.registry)
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             influx = InfluxClient(settings.influx)
@@ -139,6 +144,7 @@ class Service:
             stack.push_async_callback(alarm_store.close)
             tokens = await TokenStore.open(alarm_store.db)
             service = cls(settings, clock, registry, influx, alarm_store, tokens)
+            service._https = https
             await service._start(stack)
             yield service
 
@@ -194,23 +200,32 @@ class Service:
 
     async def _start_http(self, stack: contextlib.AsyncExitStack,
                           tg: asyncio.TaskGroup) -> None:
-        server = _Server(uvicorn.Config(
-            self.app, host=self.settings.http.host, port=self.settings.http.port,
-            log_config=None, access_log=False, lifespan="off",
-        ))
+        http = self.settings.http
+        self.http_port = await self._serve(stack, tg, "http", self.app, http.host, http.port,
+                                           **self._https)
+        if http.ops_port is not None:  # loopback only (validated): no token there
+            self.ops_port = await self._serve(stack, tg, "ops-http", create_ops_app(self),
+                                              http.ops_host, http.ops_port)
+
+    async def _serve(self, stack: contextlib.AsyncExitStack, tg: asyncio.TaskGroup, name: str,
+                     app: FastAPI, host: str, port: int, **options: Any) -> int | None:
+        """Start a uvicorn server in the group; the port it listens on."""
+        server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None,
+                                        access_log=False, lifespan="off", **options))
 
         def finish() -> None:
             server.should_exit = True
 
-        task = self._run(stack, tg, "http", server.serve(), finish=finish)
+        task = self._run(stack, tg, name, server.serve(), finish=finish)
         while not server.started:
             if task.done():
-                raise RuntimeError(f"HTTP server did not start on {self.settings.http.host}:"
-                                   f"{self.settings.http.port}")
+                raise RuntimeError(f"HTTP server ({name}) did not start on {host}:{port}")
             await asyncio.sleep(0.02)
+        bound = None
         for srv in server.servers:
             for sock in srv.sockets:
-                self.http_port = sock.getsockname()[1]
+                bound = sock.getsockname()[1]
+        return bound
 
     async def _announce_ready(self) -> None:
         await self.source.ready.wait()

@@ -294,8 +294,9 @@ async def test_stream_filters_and_errors(world: World) -> None:
 
 @pytest.mark.parametrize("role", ROLE_NAMES)
 async def test_metrics(world: World, role: str) -> None:
-    r = await world.api.get(role, "/api/v1/metrics")
-    assert r.status_code == (200 if role == "province" else 404)
+    for url in ("/metrics", "/api/v1/metrics"):
+        r = await world.api.get(role, url)
+        assert r.status_code == (200 if role == "province" else 403), url
 
 
 @pytest.mark.parametrize("role", ROLE_NAMES)
