@@ -14,7 +14,7 @@ from hazmon.alerts.service import AlarmService
 from hazmon.alerts.store import AlarmStore
 from hazmon.api.ratelimit import FailureLimiter
 from hazmon.api.rights import Rights
-from hazmon.api.signins import FailedSignIns
+from hazmon.api.tally import MinuteTally
 from hazmon.api.tokens import TokenStore
 from hazmon.core.clock import Clock
 from hazmon.domain.registry import Registry
@@ -61,8 +61,9 @@ class ApiContext:
     rights: Rights = field(default_factory=Rights)  # who may do what (http.rights)
     limiter: FailureLimiter = field(init=False)
     token_limiter: FailureLimiter = field(init=False)
-    # failed sign-ins by minute, taken by the service into the audit
-    failed_sign_ins: FailedSignIns = field(default_factory=FailedSignIns)
+    # failed sign-ins and refused actions by minute, taken by the service into the audit
+    failed_sign_ins: MinuteTally = field(default_factory=MinuteTally)
+    refusals: MinuteTally = field(default_factory=MinuteTally)
 
     def __post_init__(self) -> None:
         self.limiter = FailureLimiter(self.clock, self.auth_failures_per_minute)

@@ -88,7 +88,10 @@ def requires(action: Action) -> Any:
     endpoint runs: `principal: Annotated[Principal, requires(Action.ALARM_ACK)]`.
     Answers 403 when the role may not; scope (404 outside it) is the endpoint's business."""
 
-    async def _check(principal: CurrentPrincipal, ctx: Ctx) -> Principal:
+    async def _check(request: Request, principal: CurrentPrincipal, ctx: Ctx) -> Principal:
+        if not ctx.rights.may(principal.role, action):  # counted for the audit, by minute
+            ctx.refusals.record(ctx.clock(), client_address(request), principal.token_id,
+                                action.value)
         ctx.rights.check(principal, action)
         return principal
 

@@ -10,6 +10,9 @@ made before expiry existed have none until rotated). `rotate` gives the same tok
 secret and keeps the previous one valid for a grace period (default 24 h), so a client can
 be switched over without a moment in which neither works. Revocation ends both at once.
 
+Creating, rotating and revoking a token is recorded in the audit chain, in the same
+transaction (`token.created`, `token.rotated`, `token.revoked`; never a secret or its hash).
+
 Every request reads its token's row (one primary-key lookup on the shared database): a
 revocation or rotation on any instance holds on the next request everywhere, which a
 cache could only promise after its lifetime. The last-used time is written at most once
@@ -27,8 +30,10 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
+from hazmon.alerts import audit
 from hazmon.alerts.errors import StoreError
 from hazmon.alerts.sql import Database, connect_migrated
+from hazmon.alerts.store import migrate as migrate_alarm_store
 from hazmon.api.scope import Principal, Role, ScopeError, check_scope
 from hazmon.core.clock import wall_ms
 
@@ -167,14 +172,21 @@ class TokenStore:
 
     @classmethod
     async def open_url(cls, url: str) -> TokenStore:
-        """Open a database of its own (the CLI); close it with `close()`."""
-        return cls(await connect_migrated(url, migrate))
+        """Open a database of its own (the CLI); close it with `close()`. The alarm
+        store's schema comes too: the audit chain lives there."""
+
+        async def both(db: Database) -> None:
+            await migrate_alarm_store(db)
+            await migrate(db)
+
+        return cls(await connect_migrated(url, both))
 
     async def close(self) -> None:
         await self.db.close()
 
     async def create(self, role: Role | str, scope: str, name: str, now_ms: int, *,
-                     lifetime_days: int = DEFAULT_LIFETIME_DAYS) -> tuple[str, TokenInfo]:
+                     lifetime_days: int = DEFAULT_LIFETIME_DAYS, actor: str = "system"
+                     ) -> tuple[str, TokenInfo]:
         """A new token: returns the token text (shown once, never stored) and its record."""
         try:
             role = Role(role)
@@ -193,13 +205,18 @@ class TokenStore:
                 " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (token_id, name, role.value, scope, _sha256(secret), now_ms, expires),
             )
+            await audit.append(tx, ts_ms=now_ms, actor=actor, action="token.created",
+                               alarm_id=None, payload={
+                                   "token_id": token_id, "role": role.value, "scope": scope,
+                                   "name": name, "expires_at_ms": expires})
         log.info("api token %s created: %s %s %r, expires in %d days", token_id, role.value,
                  scope, name, lifetime_days)
         return f"{PREFIX}{token_id}_{secret}", TokenInfo(token_id, name, role, scope, now_ms,
                                                          None, expires)
 
     async def rotate(self, token_id: str, now_ms: int, *, grace_s: int = DEFAULT_GRACE_S,
-                     lifetime_days: int = DEFAULT_LIFETIME_DAYS) -> tuple[str, TokenInfo]:
+                     lifetime_days: int = DEFAULT_LIFETIME_DAYS, actor: str = "system"
+                     ) -> tuple[str, TokenInfo]:
         """A new secret for an active token; the current one stays valid for `grace_s`
         (0: not at all). The expiry starts again from now. TokenError if there is no
         active token `token_id`."""
@@ -214,6 +231,11 @@ class TokenStore:
                 " WHERE id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
                 (now_ms + grace_s * 1000, _sha256(secret), now_ms, expires, token_id, now_ms),
             )
+            if changed == 1:
+                await audit.append(tx, ts_ms=now_ms, actor=actor, action="token.rotated",
+                                   alarm_id=None, payload={
+                                       "token_id": token_id, "grace_s": grace_s,
+                                       "expires_at_ms": expires})
         if changed != 1:
             raise TokenError(f"no active token {token_id}")
         info = await self.get(token_id)
@@ -222,12 +244,15 @@ class TokenStore:
                  token_id, grace_s)
         return f"{PREFIX}{token_id}_{secret}", info
 
-    async def revoke(self, token_id: str, now_ms: int) -> bool:
+    async def revoke(self, token_id: str, now_ms: int, *, actor: str = "system") -> bool:
         async with self.db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 (now_ms, token_id),
             )
+            if changed == 1:
+                await audit.append(tx, ts_ms=now_ms, actor=actor, action="token.revoked",
+                                   alarm_id=None, payload={"token_id": token_id})
         if changed:
             log.info("api token %s revoked", token_id)
         return changed == 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -80,6 +81,14 @@ def _db_url(args: argparse.Namespace) -> str | None:
     return fn(args) if fn is not None else None
 
 
+def cli_actor() -> str:
+    """Who runs the command, as the audit names them: the operating-system user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no user name (a container without a passwd entry)
+        return "cli"
+
+
 def _policy(args: argparse.Namespace) -> TokenPolicy:
     fn: DefaultPolicy | None = getattr(args, "_default_policy", None)
     return fn(args) if fn is not None else TokenPolicy()
@@ -110,7 +119,7 @@ def _cmd_create(args: argparse.Namespace) -> int:
     async def action(store: TokenStore) -> int:
         days = args.days if args.days is not None else _policy(args).lifetime_days
         token, info = await store.create(args.role, args.scope, args.name, wall_ms(),
-                                         lifetime_days=days)
+                                         lifetime_days=days, actor=cli_actor())
         print(token)
         print(f"token {info.id}: {info.role.value} {info.scope} {info.name!r}, expires "
               f"{rfc3339(info.expires_at_ms)} (shown once; store it now)", file=sys.stderr)
@@ -126,7 +135,7 @@ def _cmd_rotate(args: argparse.Namespace) -> int:
                    else round(args.grace_hours * 3600))
         days = args.days if args.days is not None else policy.lifetime_days
         token, info = await store.rotate(args.id, wall_ms(), grace_s=grace_s,
-                                         lifetime_days=days)
+                                         lifetime_days=days, actor=cli_actor())
         print(token)
         print(f"token {info.id} rotated: the previous secret works until "
               f"{rfc3339(info.previous_until_ms)}; the new one expires "
@@ -159,7 +168,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 def _cmd_revoke(args: argparse.Namespace) -> int:
     async def action(store: TokenStore) -> int:
-        if await store.revoke(args.id, wall_ms()):
+        if await store.revoke(args.id, wall_ms(), actor=cli_actor()):
             print(f"token {args.id} revoked", file=sys.stderr)
             return 0
         print(f"no active token {args.id}", file=sys.stderr)

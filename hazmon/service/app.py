@@ -36,7 +36,7 @@ from hazmon.api.instrument import ApiMetrics
 from hazmon.api.rights import Rights
 from hazmon.core.clock import Clock, wall_ms
 from hazmon.core.metrics import Metrics
-from hazmon.domain.registry import Registry, RegistryError, load_registry
+from hazmon.domain.registry import Registry, RegistryError
 from hazmon.ingest.influx import InfluxClient, InfluxError
 from hazmon.ingest.mqtt_source import MqttSource
 from hazmon.ingest.pipeline import Ingest
@@ -46,6 +46,7 @@ from hazmon.ingest.spool import Spool
 from hazmon.ingest.topics import owned_regions, subscriptions
 from hazmon.rules.file import load_rules_file
 from hazmon.service.alarming import RulesStage
+from hazmon.service.security import SecurityAudit, load_registry_hashed
 from hazmon.service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -132,7 +133,10 @@ class Service:
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(log.info, "stopped")
             https = server_tls_options(settings.http)  # a wrong file stops us here
-            registry = load_registry(settings.registry)
+            digest, loaded = await asyncio.to_thread(load_registry_hashed, settings.registry)
+            if isinstance(loaded, RegistryError):
+                raise loaded
+            registry = loaded
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             influx = InfluxClient(settings.influx)
             stack.push_async_callback(influx.aclose)
@@ -145,6 +149,8 @@ class Service:
             tokens = await TokenStore.open(alarm_store.db)
             service = cls(settings, clock, registry, influx, alarm_store, tokens)
             service._https = https
+            await service.security.registry(settings.registry, digest, registry, "start")
+            await service.security.rights(service.api.rights.table())
             await service._start(stack)
             yield service
 
@@ -165,6 +171,7 @@ class Service:
         await self._start_http(stack, tg)
         self._run(stack, tg, "readiness", self._announce_ready())
         self._run(stack, tg, "registry-reload", self._reloads())
+        self._run(stack, tg, "security-audit", self.security.run(), finish=self.security.stop)
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, self.reload)
@@ -236,7 +243,7 @@ class Service:
     # --- wiring helpers -------------------------------------------------------------------
 
     def _create_app(self) -> FastAPI:
-        app = create_app(ApiContext(
+        self.api = ApiContext(
             registry=lambda: self.registry,  # read per request: reloads are seen at once
             alarms=self.alarms, alarm_store=self.alarm_store, tokens=self.tokens,
             gateways=self.ingest.gateways, health=self.health, metrics_text=self.metrics_text,
@@ -247,7 +254,10 @@ class Service:
             rights=Rights(self.settings.http.rights),
             auth_failures_per_minute=self.settings.http.auth_failures_per_minute,
             token_failures_per_minute=self.settings.http.token_failures_per_minute,
-        ))
+        )
+        self.security = SecurityAudit(self.alarm_store.db, self.clock, {
+            "auth.failed": self.api.failed_sign_ins, "rights.refused": self.api.refusals})
+        app = create_app(self.api)
         app.add_middleware(ApiMetrics, metrics=self.metrics)
         return app
 
@@ -311,11 +321,12 @@ class Service:
 
         Parsed in a worker thread: a province's file takes seconds, and ingest goes on
         with the registry it has meanwhile."""
-        try:
-            registry = await asyncio.to_thread(load_registry, self.settings.registry)
-        except RegistryError as exc:
-            self.registry_error = str(exc)
-            log.error("registry reload refused, keeping the loaded one: %s", exc)
+        digest, registry = await asyncio.to_thread(load_registry_hashed,
+                                                   self.settings.registry)
+        await self.security.registry(self.settings.registry, digest, registry, "reload")
+        if isinstance(registry, RegistryError):
+            self.registry_error = str(registry)
+            log.error("registry reload refused, keeping the loaded one: %s", registry)
             return False
         self.registry = registry
         self.registry_error = None

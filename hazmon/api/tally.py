@@ -1,10 +1,11 @@
-"""Failed sign-ins counted per minute, for the security audit (docs/SECURITY.md, "Audit").
+"""Security events counted per minute, for the audit (docs/SECURITY.md, "Audit"): failed
+sign-ins, and actions refused for want of the right.
 
-Each failure is one `record`; `take(now)` hands over the minutes that have ended, each as
-one summary (how many, from which addresses, naming which token ids, for which reasons):
-a flood of guesses becomes one audit entry a minute, not one per request. Never a secret:
-only the id a token names. Bounded: past `MAX_KEYS` distinct addresses or ids in a minute
-the rest are counted under "other".
+Each event is one `record`; `take(now)` hands over the minutes that have ended, each as
+one summary (how many, from which addresses, naming which token ids, for which reasons or
+actions): a flood of guesses becomes one audit entry a minute, not one per request. Never a
+secret: only the id a token names. Bounded: past `MAX_KEYS` distinct addresses or ids in a
+minute the rest are counted under "other".
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def _bump(counter: Counter[str], key: str) -> None:
     counter[key if key in counter or len(counter) < MAX_KEYS else OTHER] += 1
 
 
-class FailedSignIns:
+class MinuteTally:
     def __init__(self) -> None:
         self._minutes: dict[int, MinuteSummary] = {}
 
@@ -62,3 +63,13 @@ class FailedSignIns:
         current = now_ms - now_ms % MINUTE_MS
         done = sorted(m for m in self._minutes if m < current)
         return [self._minutes.pop(m) for m in done]
+
+    def restore(self, summaries: list[MinuteSummary]) -> None:
+        """Give back summaries taken but not recorded (the audit write failed)."""
+        for summary in summaries:
+            kept = self._minutes.setdefault(summary.minute_ms, MinuteSummary(summary.minute_ms))
+            kept.count += summary.count
+            kept.rate_limited += summary.rate_limited
+            kept.addresses.update(summary.addresses)
+            kept.token_ids.update(summary.token_ids)
+            kept.reasons.update(summary.reasons)
