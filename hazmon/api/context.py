@@ -6,8 +6,9 @@ real parts (an AlarmStore on a temp file, a loaded registry) without MQTT or a w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 from hazmon.alerts.service import AlarmService
@@ -56,6 +57,8 @@ class ApiContext:
     sse_heartbeat_s: float = 15.0
     # Readings newer than this are looked up for the `last` value of a sensor.
     last_reading_window_ms: int = 24 * 3600 * 1000
+    # reverse proxies whose X-Forwarded-For names the client (hazmon.api.deps)
+    trusted_proxies: Sequence[IPv4Network | IPv6Network] = ()
     auth_failures_per_minute: int = 10  # per client address
     token_failures_per_minute: int = 10  # per token id named
     rights: Rights = field(default_factory=Rights)  # who may do what (http.rights)

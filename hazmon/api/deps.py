@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -30,9 +33,36 @@ Ctx = Annotated[ApiContext, Depends(get_context)]
 
 
 def client_address(request: Request) -> str:
-    # The direct peer. Behind a reverse proxy every client shares its address; trusting
-    # X-Forwarded-For needs a configured proxy list, which is not here yet.
-    return request.client.host if request.client else "unknown"
+    """The client's address for limits and logs: the direct peer, unless the peer is a
+    configured trusted proxy (`http.trusted_proxies`); then the right-most address of
+    X-Forwarded-For that is not itself a trusted proxy. Entries further left were written
+    by the client and prove nothing, so they are never used."""
+    peer = request.client.host if request.client else "unknown"
+    ctx: ApiContext | None = getattr(request.app.state, "api", None)
+    proxies = ctx.trusted_proxies if ctx is not None else ()
+    if not proxies or not _within(peer, proxies):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",")]
+    for hop in reversed([h for h in hops if h]):
+        if not _within(hop, proxies):
+            return hop if _is_ip(hop) else peer  # garbage from the proxy: keep the proxy
+    return peer
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _within(address: str, networks: Sequence[IPv4Network | IPv6Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in n for n in networks)
 
 
 async def authenticate(

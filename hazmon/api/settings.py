@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Self
 
@@ -30,6 +31,9 @@ class HttpSettings(Section):
     # on the same host: loopback addresses only. None: no such listener.
     ops_port: int | None = Field(None, ge=0, le=65535)
     ops_host: str = "127.0.0.1"
+    # Reverse proxies in front of the API (addresses or networks): from these peers only,
+    # X-Forwarded-For names the client for the sign-in limits and logs. Empty: never read.
+    trusted_proxies: list[IPv4Network | IPv6Network] = Field(default_factory=list)
     # API tokens: lifetime of a new or rotated token, and how long the previous secret of a
     # rotated one stays valid (`hazmon token create --days`, `rotate --grace-hours` override)
     token_lifetime_days: int = Field(DEFAULT_LIFETIME_DAYS, ge=1, le=MAX_LIFETIME_DAYS)

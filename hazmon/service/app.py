@@ -217,8 +217,11 @@ class Service:
     async def _serve(self, stack: contextlib.AsyncExitStack, tg: asyncio.TaskGroup, name: str,
                      app: FastAPI, host: str, port: int, **options: Any) -> int | None:
         """Start a uvicorn server in the group; the port it listens on."""
+        # proxy_headers off: uvicorn would take X-Forwarded-For from any loopback peer;
+        # hazmon reads it from http.trusted_proxies only (hazmon.api.deps.client_address)
         server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None,
-                                        access_log=False, lifespan="off", **options))
+                                        access_log=False, lifespan="off",
+                                        proxy_headers=False, **options))
 
         def finish() -> None:
             server.should_exit = True
@@ -254,6 +257,7 @@ class Service:
             rights=Rights(self.settings.http.rights),
             auth_failures_per_minute=self.settings.http.auth_failures_per_minute,
             token_failures_per_minute=self.settings.http.token_failures_per_minute,
+            trusted_proxies=tuple(self.settings.http.trusted_proxies),
         )
         self.security = SecurityAudit(self.alarm_store.db, self.clock, {
             "auth.failed": self.api.failed_sign_ins, "rights.refused": self.api.refusals})

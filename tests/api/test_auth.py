@@ -3,6 +3,7 @@ who sees /health and /metrics."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import httpx
@@ -140,3 +141,37 @@ async def test_failed_authentication_is_rate_limited_per_address(api: Api) -> No
     # the window slides: a minute later the address may try again
     api.clock.advance(minutes=1)
     assert (await api.get("province", "/api/v1/alarms")).status_code == 200
+
+
+async def test_forwarded_for_counts_only_from_trusted_proxies(make_api: ApiFactory) -> None:
+    api: Api = await make_api(trusted_proxies=(ipaddress.ip_network("10.9.0.0/24"),))
+    bad = "Bearer hzm_wrong"
+
+    def via(peer: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=api.app, client=(peer, 1)),
+                                 base_url="http://test")
+
+    async with via("10.9.0.1") as proxy, via("10.1.1.1") as direct:
+        # through the proxy: the client it names, right-most first; what the client wrote
+        # further left (9.9.9.9) is not believed
+        for i in range(10):
+            r = await proxy.get("/api/v1/alarms", headers={
+                "Authorization": bad, "X-Forwarded-For": f"9.9.9.{i}, 1.2.3.4, 10.9.0.2"})
+            assert r.status_code == 401
+        r = await proxy.get("/api/v1/alarms", headers={
+            "Authorization": bad, "X-Forwarded-For": "1.2.3.4"})
+        assert r.status_code == 429  # 1.2.3.4 reached its limit
+        r = await proxy.get("/api/v1/alarms", headers={
+            **api.auth("province"), "X-Forwarded-For": "5.6.7.8"})
+        assert r.status_code == 200  # another client behind the same proxy is not
+        # a peer that is no trusted proxy: its X-Forwarded-For is ignored
+        for i in range(10):
+            r = await direct.get("/api/v1/alarms", headers={
+                "Authorization": bad, "X-Forwarded-For": f"7.7.7.{i}"})
+            assert r.status_code == 401
+        r = await direct.get("/api/v1/alarms", headers={
+            **api.auth("province"), "X-Forwarded-For": "8.8.8.8"})
+        assert r.status_code == 429
+    api.clock.advance(minutes=1)
+    (summary,) = api.ctx.failed_sign_ins.take(api.clock())
+    assert set(summary.addresses) == {"1.2.3.4", "10.1.1.1"}
