@@ -25,7 +25,13 @@ from hazmon.alerts.lifecycle import (
 )
 from hazmon.alerts.lifecycle import AlarmState as AlarmStateEnum
 from hazmon.alerts.store import AlarmFilter
-from hazmon.api.common import ERROR_RESPONSES, TIME_PATTERN, ErrorBody, time_param
+from hazmon.api.common import (
+    ERROR_RESPONSES,
+    FORBIDDEN,
+    TIME_PATTERN,
+    ErrorBody,
+    time_param,
+)
 from hazmon.api.deps import (
     Ctx,
     CurrentPrincipal,
@@ -239,7 +245,7 @@ async def _visible(ctx: Ctx, principal: Principal, alarm_id: str) -> Alarm:
 
 
 _REFUSED: dict[int | str, dict[str, Any]] = {
-    403: {"model": ErrorBody, "description": "the caller's role may not (http.rights)"},
+    **FORBIDDEN,
     409: {"model": ErrorBody, "description": "refused in the alarm's current state"},
 }
 

@@ -23,10 +23,10 @@ from __future__ import annotations
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
-from hazmon.api.common import ERROR_RESPONSES
+from hazmon.api.common import ERROR_RESPONSES, FORBIDDEN
 from hazmon.api.deps import Ctx, authenticate, bearer, requires
 from hazmon.api.errors import install_error_handlers
 from hazmon.api.rights import Action
@@ -63,7 +63,16 @@ async def health(
     return detail if ctx.rights.may(principal.role, Action.METRICS_READ) else _minimal(detail)
 
 
-@router.get("/metrics", response_class=PlainTextResponse,
+# response_class=Response (no media type of its own): with PlainTextResponse FastAPI would
+# document the JSON error bodies as text/plain too.
+_METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Prometheus text format 0.0.4",
+          "content": {"text/plain": {"schema": {"type": "string"}}}},
+    **FORBIDDEN,
+}
+
+
+@router.get("/metrics", response_class=Response, responses=_METRICS_RESPONSES,
             summary="Prometheus metrics (the metrics right)")
 async def metrics(ctx: Ctx, principal: MetricsReader) -> PlainTextResponse:
     return PlainTextResponse(ctx.metrics_text(), media_type=PROMETHEUS_TEXT)
