@@ -143,7 +143,7 @@ def run(n: int, seed: int, work: Path) -> dict[str, Any]:
             alive = svc.proc is not None and svc.proc.poll() is None
             rss1 = svc.rss_kib() if alive else 0
             c = svc.counters() if alive else {}
-            metrics = httpx.get(f"{svc.url}/metrics", timeout=10).text if alive else ""
+            metrics = httpx.get(f"{svc.ops_url}/metrics", timeout=10).text if alive else ""
         finally:
             svc.stop()
         stored_good = count_since(ctx.influx.url, svc.database, good_t0)

@@ -22,6 +22,7 @@ class ServiceProc:
         self.database = name
         workdir.mkdir(parents=True, exist_ok=True)
         self.http_port = free_port()
+        self.ops_port = free_port()  # /health in detail without a token, loopback only
         self.config = workdir / "hazmon.yaml"
         self.config.write_text(yaml.safe_dump({
             "registry": str(registry),
@@ -31,11 +32,12 @@ class ServiceProc:
             "mqtt": {"host": "127.0.0.1", "port": mqtt_port, "client_id": f"hazmon-{name}"},
             "influx": {"url": influx_url, "database": name, "retry_min_s": 0.2,
                        "retry_max_s": 2.0, **influx},
-            "http": {"host": "127.0.0.1", "port": self.http_port},
+            "http": {"host": "127.0.0.1", "port": self.http_port, "ops_port": self.ops_port},
         }))
         self.url = f"http://127.0.0.1:{self.http_port}"
         self.proc: subprocess.Popen[bytes] | None = None
-        self._http = httpx.Client(base_url=self.url, timeout=10.0)
+        self.ops_url = f"http://127.0.0.1:{self.ops_port}"  # /health, /metrics
+        self._http = httpx.Client(base_url=self.ops_url, timeout=10.0)
 
     @property
     def pid(self) -> int:

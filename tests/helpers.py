@@ -41,7 +41,8 @@ def make_settings(tmp: Path, mqtt_port: int, influx_url: str, name: str, **extra
               "reconnect_min_s": 0.1, "reconnect_max_s": 1.0, **extra.pop("mqtt", {})},
         influx={"url": influx_url, "database": name, "flush_interval_s": 0.05,
                 "retry_min_s": 0.1, "retry_max_s": 1.0, **extra.pop("influx", {})},
-        http={"host": "127.0.0.1", "port": 0},
+        # ops_port: /metrics and the /health detail without a token, on loopback
+        http={"host": "127.0.0.1", "port": 0, "ops_port": 0, **extra.pop("http", {})},
         # the duty loop's random roll calls would land on the plants' alarms topics
         duties=extra.pop("duties", {"enabled": False}),
         **extra,

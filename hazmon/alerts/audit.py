@@ -84,6 +84,15 @@ async def append(tx: Tx, *, ts_ms: int, actor: str, action: str, alarm_id: str |
     return AuditEntry(seq, ts_ms, actor, action, alarm_id, body, prev, digest)
 
 
+async def record(db: Database, *, ts_ms: int, actor: str, action: str,
+                 payload: Mapping[str, Any]) -> AuditEntry:
+    """An entry in a transaction of its own: an event that changes no alarm (the security
+    events: a registry reload, a gateway account, a minute's failed sign-ins)."""
+    async with db.transaction() as tx:
+        return await append(tx, ts_ms=ts_ms, actor=actor, action=action, alarm_id=None,
+                            payload=payload)
+
+
 async def entries(db: Database, *, alarm_id: str | None = None, after_seq: int = 0,
                   limit: int = 1000) -> list[AuditEntry]:
     """Read entries in order (all, or one alarm's), for display and export."""

@@ -1,7 +1,10 @@
 """GET /alarms (keyset-paged, filtered), GET /alarms/{id} with its whole history, and the
 operator actions: ack, shelve, unshelve, comments.
 
-An alarm outside the caller's scope answers 404 exactly like a missing one. A refused
+Acting needs the role's right first (hazmon.api.rights: ack -> alarm.ack, shelve and
+unshelve -> alarm.shelve, comments -> alarm.comment), checked before the alarm is looked
+up: the 403 depends on the token alone, so it tells nothing about which alarms exist. Then
+an alarm outside the caller's scope answers 404 exactly like a missing one. A refused
 lifecycle transition (already acknowledged, not shelved, ...) answers 409 with the reason.
 """
 
@@ -22,7 +25,13 @@ from hazmon.alerts.lifecycle import (
 )
 from hazmon.alerts.lifecycle import AlarmState as AlarmStateEnum
 from hazmon.alerts.store import AlarmFilter
-from hazmon.api.common import ERROR_RESPONSES, TIME_PATTERN, ErrorBody, time_param
+from hazmon.api.common import (
+    ERROR_RESPONSES,
+    FORBIDDEN,
+    TIME_PATTERN,
+    ErrorBody,
+    time_param,
+)
 from hazmon.api.deps import (
     Ctx,
     CurrentPrincipal,
@@ -31,8 +40,10 @@ from hazmon.api.deps import (
     LimitQuery,
     RegionQuery,
     TierQuery,
+    requires,
 )
 from hazmon.api.errors import NotFound
+from hazmon.api.rights import Action
 from hazmon.api.scope import Principal
 from hazmon.core.clock import rfc3339
 from hazmon.domain.signal import Category, Priority
@@ -234,8 +245,13 @@ async def _visible(ctx: Ctx, principal: Principal, alarm_id: str) -> Alarm:
 
 
 _REFUSED: dict[int | str, dict[str, Any]] = {
+    **FORBIDDEN,
     409: {"model": ErrorBody, "description": "refused in the alarm's current state"},
 }
+
+Acker = Annotated[Principal, requires(Action.ALARM_ACK)]
+Shelver = Annotated[Principal, requires(Action.ALARM_SHELVE)]
+Commenter = Annotated[Principal, requires(Action.ALARM_COMMENT)]
 
 
 @router.get("/{alarm_id}", summary="One alarm with its whole history")
@@ -246,7 +262,7 @@ async def get_alarm(ctx: Ctx, principal: CurrentPrincipal, alarm_id: AlarmId) ->
 
 
 @router.post("/{alarm_id}/ack", summary="Acknowledge", responses=_REFUSED)
-async def ack_alarm(ctx: Ctx, principal: CurrentPrincipal, alarm_id: AlarmId,
+async def ack_alarm(ctx: Ctx, principal: Acker, alarm_id: AlarmId,
                     body: AckCreate | None = None) -> AlarmPublic:
     await _visible(ctx, principal, alarm_id)
     note = body.note if body else ""
@@ -254,7 +270,7 @@ async def ack_alarm(ctx: Ctx, principal: CurrentPrincipal, alarm_id: AlarmId,
 
 
 @router.post("/{alarm_id}/shelve", summary="Shelve for a while", responses=_REFUSED)
-async def shelve_alarm(ctx: Ctx, principal: CurrentPrincipal, alarm_id: AlarmId,
+async def shelve_alarm(ctx: Ctx, principal: Shelver, alarm_id: AlarmId,
                        body: ShelveCreate) -> AlarmPublic:
     await _visible(ctx, principal, alarm_id)
     return alarm_public(
@@ -262,7 +278,7 @@ async def shelve_alarm(ctx: Ctx, principal: CurrentPrincipal, alarm_id: AlarmId,
 
 
 @router.post("/{alarm_id}/unshelve", summary="Unshelve now", responses=_REFUSED)
-async def unshelve_alarm(ctx: Ctx, principal: CurrentPrincipal, alarm_id: AlarmId,
+async def unshelve_alarm(ctx: Ctx, principal: Shelver, alarm_id: AlarmId,
                          body: UnshelveCreate | None = None) -> AlarmPublic:
     await _visible(ctx, principal, alarm_id)
     reason = body.reason if body else ""
@@ -271,7 +287,7 @@ async def unshelve_alarm(ctx: Ctx, principal: CurrentPrincipal, alarm_id: AlarmI
 
 @router.post("/{alarm_id}/comments", summary="Add a comment to the history",
              status_code=status.HTTP_201_CREATED, responses=_REFUSED)
-async def comment_alarm(ctx: Ctx, principal: CurrentPrincipal, alarm_id: AlarmId,
+async def comment_alarm(ctx: Ctx, principal: Commenter, alarm_id: AlarmId,
                         body: CommentCreate) -> AlarmPublic:
     await _visible(ctx, principal, alarm_id)
     return alarm_public(await ctx.alarms.comment(alarm_id, principal.actor, body.text))

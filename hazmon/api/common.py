@@ -65,9 +65,19 @@ class ValidationErrorBody(ErrorBody):
     errors: list[FieldError]
 
 
+class ForbiddenBody(ErrorBody):
+    action: str = Field(description="the action the caller's role may not take "
+                                    "(hazmon.api.rights), e.g. alarm.ack")
+
+
+# for endpoints that need a right (hazmon.api.deps.requires)
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"model": ForbiddenBody, "description": "the caller's role may not (http.rights)"},
+}
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorBody, "description": "a parameter that cannot be used as given"},
-    401: {"model": ErrorBody, "description": "missing, invalid or revoked token"},
+    401: {"model": ErrorBody, "description": "missing, invalid, expired or revoked token"},
     404: {"model": ErrorBody, "description": "does not exist, or not in the caller's scope"},
     422: {"model": ValidationErrorBody, "description": "invalid parameters or body"},
     429: {"model": ErrorBody, "description": "too many failed authentications"},

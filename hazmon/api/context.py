@@ -6,14 +6,16 @@ real parts (an AlarmStore on a temp file, a loaded registry) without MQTT or a w
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 from typing import Any
 
 from hazmon.alerts.service import AlarmService
 from hazmon.alerts.store import AlarmStore
 from hazmon.api.ratelimit import FailureLimiter
 from hazmon.api.rights import Rights
+from hazmon.api.tally import MinuteTally
 from hazmon.api.tokens import TokenStore
 from hazmon.core.clock import Clock
 from hazmon.domain.registry import Registry
@@ -54,18 +56,23 @@ class ApiContext:
     # (enterprise, tag) -> epoch ms of the sensor's newest reading, None if not known (the
     # rules engine keeps it): the data availability of GET /kpis.
     last_seen: Callable[[str, str], int | None] = unknown_last_seen
-    # /metrics at the root without a token (Prometheus scrapes it; it holds only
-    # aggregate counters, no enterprise or alarm data). /api/v1/metrics always needs one.
-    public_metrics: bool = True
     sse_heartbeat_s: float = 15.0
     # Readings newer than this are looked up for the `last` value of a sensor.
     last_reading_window_ms: int = 24 * 3600 * 1000
-    auth_failures_per_minute: int = 10
+    # reverse proxies whose X-Forwarded-For names the client (hazmon.api.deps)
+    trusted_proxies: Sequence[IPv4Network | IPv6Network] = ()
+    auth_failures_per_minute: int = 10  # per client address
+    token_failures_per_minute: int = 10  # per token id named
     rights: Rights = field(default_factory=Rights)  # who may do what (http.rights)
     # 预警: the warning engine (its store, policy and pushes); None: /warnings answers 503
     warnings: WarningEngine | None = None
     duties: DutyService | None = None  # None: the duty endpoints answer 503
     limiter: FailureLimiter = field(init=False)
+    token_limiter: FailureLimiter = field(init=False)
+    # failed sign-ins and refused actions by minute, taken by the service into the audit
+    failed_sign_ins: MinuteTally = field(default_factory=MinuteTally)
+    refusals: MinuteTally = field(default_factory=MinuteTally)
 
     def __post_init__(self) -> None:
         self.limiter = FailureLimiter(self.clock, self.auth_failures_per_minute)
+        self.token_limiter = FailureLimiter(self.clock, self.token_failures_per_minute)

@@ -66,6 +66,39 @@ DEFAULT_RIGHTS: Final[Mapping[Action, frozenset[Role]]] = {
 }
 
 
+# What each action is, for the table in docs/SECURITY.md (rights_markdown).
+ACTION_TEXT: Final[Mapping[Action, str]] = {
+    Action.ALARM_ACK: "acknowledge an alarm (确认)",
+    Action.ALARM_SHELVE: "shelve and unshelve an alarm (搁置)",
+    Action.ALARM_COMMENT: "comment on an alarm (备注)",
+    Action.HOLD_SUPPRESS: "suppress a hazard source by design (停车/检修)",
+    Action.HOLD_OUT_OF_SERVICE: "take a sensor or source out of service (维修)",
+    Action.WARNING_OPEN: "open a warning by hand (巡查发现)",
+    Action.WARNING_FEEDBACK: "file disposal feedback on a warning (处置反馈)",
+    Action.WARNING_REVIEW: "review a warning: accept (消警) or return",
+    Action.WARNING_ONSITE: "record an on-site check (现场核查)",
+    Action.COMMITMENT_FILE: "file the daily safety commitment (安全承诺)",
+    Action.RUNSTATE_SET: "set a hazard source's run state",
+    Action.DUTY_RECORD: "record a 包保 duty",
+    Action.ROLLCALL_CALL: "call a roll (值班点名)",
+    Action.ROLLCALL_ANSWER: "answer a roll call",
+    Action.PATROL_RECORD: "record an online patrol finding (在线巡查)",
+    Action.METRICS_READ: "read /metrics and the /health detail",
+}
+_COLUMNS: Final = (Role.PROVINCE, Role.CITY, Role.COUNTY, Role.ENTERPRISE, Role.SIMULATOR)
+
+
+def rights_markdown(rights: Mapping[Action, frozenset[Role]] = DEFAULT_RIGHTS) -> str:
+    """The table as Markdown, one row per action (docs/SECURITY.md holds the defaults; a
+    test keeps the two equal)."""
+    head = "| action | what | " + " | ".join(r.value for r in _COLUMNS) + " |"
+    rule = "|---|---|" + "---|" * len(_COLUMNS)
+    rows = [f"| `{a.value}` | {ACTION_TEXT[a]} | "
+            + " | ".join("✓" if r in rights[a] else "" for r in _COLUMNS) + " |"
+            for a in Action]
+    return "\n".join([head, rule, *rows]) + "\n"
+
+
 def _as_roles(value: object) -> object:
     # YAML gives a list; a set of roles is what the table means
     return frozenset(value) if isinstance(value, list | tuple) else value

@@ -2,11 +2,18 @@
 
 InfluxDB 1.x serves it natively; 2.x and 3.x serve the same endpoints (database =
 bucket, auth by token), so a site on any of them sets only URL, database and token.
+
+Over HTTPS (an https:// URL) the server's certificate is verified against
+`influx.ca_file` and the URL's host; the context is built once, so a missing or bad CA
+file stops the start with its path. A certificate that does not verify is an outage like
+any other (`InfluxUnavailable`: the writer spools and retries with backoff), with a
+message that says so.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Any
 
 import httpx
@@ -28,6 +35,38 @@ class InfluxRejected(InfluxError):  # noqa: N818
     """The server refused the data itself (HTTP 400): sending it again will not help."""
 
 
+class InfluxTlsError(ValueError):
+    """The TLS settings cannot be used (a missing or unreadable CA file)."""
+
+
+def tls_verify(settings: InfluxSettings) -> ssl.SSLContext | bool:
+    """What httpx verifies an HTTPS server with."""
+    if not settings.https:
+        return True
+    if not settings.verify:
+        log.warning("influx.verify is false: InfluxDB's certificate is not checked, anyone "
+                    "on the path can read and change the data; set influx.ca_file instead")
+        return False
+    try:
+        ctx = ssl.create_default_context(
+            cafile=str(settings.ca_file) if settings.ca_file is not None else None)
+    except (OSError, ssl.SSLError) as exc:
+        raise InfluxTlsError(f"influx.ca_file {settings.ca_file}: {exc}") from None
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+def _failure(what: str, exc: httpx.HTTPError, settings: InfluxSettings) -> str:
+    text = repr(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        return (f"{what}: TLS: InfluxDB's certificate at {settings.url} is not trusted by "
+                f"influx.ca_file {settings.ca_file or '(system CAs)'} or does not name its "
+                f"host ({exc})")
+    if settings.https and ("SSL" in text or "TLS" in text):
+        return f"{what}: TLS handshake with InfluxDB failed ({exc!r})"
+    return f"{what} failed: {text}"
+
+
 class InfluxClient:
     def __init__(self, settings: InfluxSettings) -> None:
         self.settings = settings
@@ -45,7 +84,7 @@ class InfluxClient:
         self._http = httpx.AsyncClient(
             base_url=settings.url.rstrip("/"), headers=headers,
             timeout=httpx.Timeout(settings.timeout_s),
-            limits=httpx.Limits(max_connections=4),
+            limits=httpx.Limits(max_connections=4), verify=tls_verify(settings),
         )
         self._db_checked = False
 
@@ -68,7 +107,7 @@ class InfluxClient:
             else:
                 r = await self._http.get("/query", params=params)
         except httpx.HTTPError as exc:
-            raise InfluxUnavailable(f"InfluxDB query failed: {exc!r}") from exc
+            raise InfluxUnavailable(_failure("InfluxDB query", exc, self.settings)) from exc
         if r.status_code >= 500 or r.status_code in (401, 403):
             raise InfluxUnavailable(f"InfluxDB query: HTTP {r.status_code} {r.text[:200]}")
         body: dict[str, Any] = r.json()
@@ -89,7 +128,7 @@ class InfluxClient:
         try:
             r = await self._http.post("/write", params=self._write_params, content=body)
         except httpx.HTTPError as exc:
-            raise InfluxUnavailable(f"InfluxDB write failed: {exc!r}") from exc
+            raise InfluxUnavailable(_failure("InfluxDB write", exc, self.settings)) from exc
         if r.status_code == 204:
             return
         text = r.text[:500]

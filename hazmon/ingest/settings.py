@@ -6,9 +6,9 @@ Sections of `hazmon.service.settings.Settings` (`mqtt`, `influx`, `spool`, `inge
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from hazmon.core.section import Section
 
@@ -45,7 +45,11 @@ class MqttSettings(Section):
 
 
 class InfluxSettings(Section):
+    # https://… for HTTPS ([http] https-enabled in influxdb.conf): the server's certificate
+    # is verified against `ca_file` (None: the system's trusted CAs) and the URL's host
     url: str = "http://127.0.0.1:8086"
+    ca_file: Path | None = None
+    verify: bool = True  # False: encrypted but not verified, for a first test only (warned)
     database: str = "hazmon"
     retention_policy: str | None = None
     # 2.x/3.x through their v1 API: a token; 1.x: username/password when auth is on.
@@ -60,6 +64,16 @@ class InfluxSettings(Section):
     retry_min_s: float = Field(default=0.5, gt=0)
     retry_max_s: float = Field(default=30.0, gt=0)
     drain_batch_lines: int = Field(default=50_000, ge=1)
+
+    @property
+    def https(self) -> bool:
+        return self.url.lower().startswith("https://")
+
+    @model_validator(mode="after")
+    def _tls_needs_https(self) -> Self:
+        if not self.https and (self.ca_file is not None or not self.verify):
+            raise ValueError("influx.ca_file and influx.verify apply to an https:// url only")
+        return self
 
 
 class SpoolSettings(Section):

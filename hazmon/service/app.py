@@ -30,11 +30,13 @@ from hazmon import __version__
 from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory
 from hazmon.alerts.notify import Notifier, plant_only_config
 from hazmon.api import ApiContext, TokenStore, create_app
+from hazmon.api.health import create_ops_app
+from hazmon.api.https import server_tls_options
 from hazmon.api.instrument import ApiMetrics
 from hazmon.api.rights import Rights
 from hazmon.core.clock import Clock, wall_ms
 from hazmon.core.metrics import Metrics
-from hazmon.domain.registry import Registry, RegistryError, load_registry
+from hazmon.domain.registry import Registry, RegistryError
 from hazmon.duties.config import DutiesConfig
 from hazmon.duties.service import DutyService
 from hazmon.duties.store import DutyStore
@@ -49,6 +51,7 @@ from hazmon.rules.file import load_rules_file
 from hazmon.service.alarming import RulesStage
 from hazmon.service.duties import DutyLoop, MqttRollCall, silence_of
 from hazmon.service.replay import StartupReplay
+from hazmon.service.security import SecurityAudit, load_registry_hashed
 from hazmon.service.settings import Settings
 from hazmon.service.warning_part import WarningPart
 from hazmon.warnings.store import WarningStore
@@ -146,6 +149,8 @@ class Service:
         self.app = self._create_app()
         self.ready = asyncio.Event()  # set once subscribed: messages flow from here on
         self.http_port: int | None = None
+        self.ops_port: int | None = None  # the loopback operations listener, if any
+        self._https: dict[str, Any] = {}  # uvicorn's TLS options (hazmon.api.https)
         self._stop = asyncio.Event()
         self._reload_asked = asyncio.Event()
         self._started = time.monotonic()
@@ -159,7 +164,11 @@ class Service:
         """The service with every part open and running; closed in reverse on leaving."""
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(log.info, "stopped")
-            registry = load_registry(settings.registry)
+            https = server_tls_options(settings.http)  # a wrong file stops us here
+            digest, loaded = await asyncio.to_thread(load_registry_hashed, settings.registry)
+            if isinstance(loaded, RegistryError):
+                raise loaded
+            registry = loaded
             duties_config = settings.duties.load()  # a wrong duties file stops the start
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             influx = InfluxClient(settings.influx)
@@ -176,6 +185,9 @@ class Service:
                              if settings.warnings.enabled else None)
             service = cls(settings, clock, registry, influx, alarm_store, tokens, duty_store,
                           duties_config, warning_store)
+            service._https = https
+            await service.security.registry(settings.registry, digest, registry, "start")
+            await service.security.rights(service.api.rights.table())
             await service._start(stack)
             yield service
 
@@ -204,6 +216,7 @@ class Service:
         await self._start_http(stack, tg)
         self._run(stack, tg, "readiness", self._announce_ready())
         self._run(stack, tg, "registry-reload", self._reloads())
+        self._run(stack, tg, "security-audit", self.security.run(), finish=self.security.stop)
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, self.reload)
@@ -239,23 +252,35 @@ class Service:
 
     async def _start_http(self, stack: contextlib.AsyncExitStack,
                           tg: asyncio.TaskGroup) -> None:
-        server = _Server(uvicorn.Config(
-            self.app, host=self.settings.http.host, port=self.settings.http.port,
-            log_config=None, access_log=False, lifespan="off",
-        ))
+        http = self.settings.http
+        self.http_port = await self._serve(stack, tg, "http", self.app, http.host, http.port,
+                                           **self._https)
+        if http.ops_port is not None:  # loopback only (validated): no token there
+            self.ops_port = await self._serve(stack, tg, "ops-http", create_ops_app(self),
+                                              http.ops_host, http.ops_port)
+
+    async def _serve(self, stack: contextlib.AsyncExitStack, tg: asyncio.TaskGroup, name: str,
+                     app: FastAPI, host: str, port: int, **options: Any) -> int | None:
+        """Start a uvicorn server in the group; the port it listens on."""
+        # proxy_headers off: uvicorn would take X-Forwarded-For from any loopback peer;
+        # hazmon reads it from http.trusted_proxies only (hazmon.api.deps.client_address)
+        server = _Server(uvicorn.Config(app, host=host, port=port, log_config=None,
+                                        access_log=False, lifespan="off",
+                                        proxy_headers=False, **options))
 
         def finish() -> None:
             server.should_exit = True
 
-        task = self._run(stack, tg, "http", server.serve(), finish=finish)
+        task = self._run(stack, tg, name, server.serve(), finish=finish)
         while not server.started:
             if task.done():
-                raise RuntimeError(f"HTTP server did not start on {self.settings.http.host}:"
-                                   f"{self.settings.http.port}")
+                raise RuntimeError(f"HTTP server ({name}) did not start on {host}:{port}")
             await asyncio.sleep(0.02)
+        bound = None
         for srv in server.servers:
             for sock in srv.sockets:
-                self.http_port = sock.getsockname()[1]
+                bound = sock.getsockname()[1]
+        return bound
 
     async def _announce_ready(self) -> None:
         await self.source.ready.wait()
@@ -266,7 +291,7 @@ class Service:
     # --- wiring helpers -------------------------------------------------------------------
 
     def _create_app(self) -> FastAPI:
-        app = create_app(ApiContext(
+        self.api = ApiContext(
             registry=lambda: self.registry,  # read per request: reloads are seen at once
             alarms=self.alarms, alarm_store=self.alarm_store, tokens=self.tokens,
             gateways=self.ingest.gateways, health=self.health, metrics_text=self.metrics_text,
@@ -276,7 +301,13 @@ class Service:
             last_seen=lambda e, t: self.rules.engine.last_seen(e, t),
             rights=Rights(self.settings.http.rights), duties=self.duties,
             warnings=self.warnings.engine if self.warnings is not None else None,
-        ))
+            auth_failures_per_minute=self.settings.http.auth_failures_per_minute,
+            token_failures_per_minute=self.settings.http.token_failures_per_minute,
+            trusted_proxies=tuple(self.settings.http.trusted_proxies),
+        )
+        self.security = SecurityAudit(self.alarm_store.db, self.clock, {
+            "auth.failed": self.api.failed_sign_ins, "rights.refused": self.api.refusals})
+        app = create_app(self.api)
         app.add_middleware(ApiMetrics, metrics=self.metrics)
         return app
 
@@ -350,11 +381,12 @@ class Service:
 
         Parsed in a worker thread: a province's file takes seconds, and ingest goes on
         with the registry it has meanwhile."""
-        try:
-            registry = await asyncio.to_thread(load_registry, self.settings.registry)
-        except RegistryError as exc:
-            self.registry_error = str(exc)
-            log.error("registry reload refused, keeping the loaded one: %s", exc)
+        digest, registry = await asyncio.to_thread(load_registry_hashed,
+                                                   self.settings.registry)
+        await self.security.registry(self.settings.registry, digest, registry, "reload")
+        if isinstance(registry, RegistryError):
+            self.registry_error = str(registry)
+            log.error("registry reload refused, keeping the loaded one: %s", registry)
             return False
         self.registry = registry
         self.registry_error = None

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from hazmon.alerts.audit_cli import add_audit_commands
 from hazmon.alerts.notify.channels.secrets import ChannelSecretError
 from hazmon.api.openapi import add_openapi_command
-from hazmon.api.tokens_cli import add_token_commands
+from hazmon.api.tokens_cli import add_token_commands, cli_actor
+from hazmon.core.clock import wall_ms
 from hazmon.domain.registry import RegistryError, load_registry
 from hazmon.duties.config import DutiesConfigError, load_duties_config
 from hazmon.ingest.accounts.cli import add_gateway_commands
@@ -89,6 +92,32 @@ def _alarm_db(args: argparse.Namespace) -> str:
     return load_settings(getattr(args, "config", None)).alarm_db_url
 
 
+def _audit_gateway_change(args: argparse.Namespace, action: str,
+                          payload: dict[str, Any]) -> None:
+    """A gateway account change into the audit chain of the settings' alarm database;
+    without settings (no --config, no HAZMON_CONFIG) there is no database to name."""
+    from hazmon.alerts import AlarmStore, audit
+
+    if getattr(args, "config", None) is None and not os.environ.get("HAZMON_CONFIG"):
+        print("not recorded in the audit: no settings (--config or HAZMON_CONFIG) name the "
+              "alarm database", file=sys.stderr)
+        return
+
+    settings = load_settings(getattr(args, "config", None))
+    if settings.alarms.db_url is None:  # the default SQLite file: before the first run too
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    async def main() -> None:
+        store = await AlarmStore.open(settings.alarm_db_url)
+        try:
+            await audit.record(store.db, ts_ms=wall_ms(), actor=cli_actor(), action=action,
+                               payload=payload)
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hazmon", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,10 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8080)
     demo.add_argument("--log-level", default="WARNING")
     demo.set_defaults(func=_cmd_demo)
-    add_token_commands(sub, default_db=_alarm_db)
+    add_token_commands(sub, default_db=_alarm_db,
+                       default_policy=lambda a: load_settings(a.config).http.token_policy())
     add_audit_commands(sub, default_db=_alarm_db)
     add_openapi_command(sub)
-    add_gateway_commands(sub, default_registry=lambda a: load_settings(a.config).registry)
+    add_gateway_commands(sub, default_registry=lambda a: load_settings(a.config).registry,
+                         on_change=_audit_gateway_change)
     add_simulator_commands(sub)
     return parser
 

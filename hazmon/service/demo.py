@@ -105,6 +105,11 @@ async def run_demo(workdir: Path, *, enterprises: int = 12, seed: int = 1,
                   f"{len(service.registry.sensors)} sensors", flush=True)
             print(f"  monitoring page:  http://{http_host}:{service.http_port}/", flush=True)
             print(f"  sign in with:     {token}   (province centre, regions 32…)", flush=True)
+            # the plant acknowledges and shelves its alarms (http.rights): its own token
+            plant, _ = await service.tokens.create("enterprise", codes[0], "demo plant operator",
+                                                   service.clock())
+            print(f"  or as the plant:  {plant}   ({codes[0]}: acknowledge, shelve)",
+                  flush=True)
             print(f"  health:           http://{http_host}:{service.http_port}/health",
                   flush=True)
             print(f"  MQTT broker:      {broker.host}:{broker.port}   InfluxDB: {influx.url}",

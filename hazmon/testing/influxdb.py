@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import urllib.request
 from dataclasses import dataclass, field
@@ -38,11 +39,27 @@ bind-address = "127.0.0.1:{rpc_port}"
   log-enabled = false
   max-body-size = 0
   max-concurrent-write-limit = 0
-[logging]
+{https}[logging]
   level = "warn"
 [continuous_queries]
   enabled = false
 """
+
+HTTPS = """\
+  https-enabled = true
+  https-certificate = "{cert}"
+  https-private-key = "{key}"
+"""
+
+
+@dataclass(frozen=True)
+class InfluxTls:
+    """HTTPS only on the HTTP port: the server's certificate and key, and the CA that
+    signed them (for our own readiness check)."""
+
+    ca_file: Path
+    cert_file: Path
+    key_file: Path
 
 
 @dataclass
@@ -51,14 +68,16 @@ class InfluxDB:
     port: int = field(default_factory=free_port)
     rpc_port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    tls: InfluxTls | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def _ping(self) -> bool:
+        ctx = ssl.create_default_context(cafile=str(self.tls.ca_file)) if self.tls else None
         try:
-            with urllib.request.urlopen(f"{self.url}/ping", timeout=0.5) as r:
+            with urllib.request.urlopen(f"{self.url}/ping", timeout=0.5, context=ctx) as r:
                 return bool(r.status == 204)
         except OSError:
             return False
@@ -69,7 +88,10 @@ class InfluxDB:
             raise ServerStartError("influxd not installed (run scripts/bootstrap.sh)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         conf = self.workdir / "influxdb.conf"
-        conf.write_text(CONFIG.format(port=self.port, rpc_port=self.rpc_port, dir=self.workdir))
+        https = (HTTPS.format(cert=self.tls.cert_file, key=self.tls.key_file)
+                 if self.tls else "")
+        conf.write_text(CONFIG.format(port=self.port, rpc_port=self.rpc_port, dir=self.workdir,
+                                      https=https))
         log = self.workdir / "influxd.log"
         with log.open("ab") as out:
             self.proc = subprocess.Popen(

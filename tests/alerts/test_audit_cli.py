@@ -103,3 +103,35 @@ def test_verify_defaults_to_the_configured_store(
     config.write_text(f"data_dir: {empty}\n", encoding="utf-8")
     assert main(["audit", "verify"]) == 2
     assert not (empty / "alarms.db").exists()
+
+
+def test_list_filters_by_action_and_alarm(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                          make_service: Callable[..., AlarmService]) -> None:
+    import asyncio
+    import json
+
+    from hazmon.alerts import audit
+
+    url = f"sqlite:///{tmp_path / 'alarms.db'}"
+
+    async def build() -> str:
+        async with await AlarmStore.open(url) as store:
+            await chain(make_service(store))
+            await audit.record(store.db, ts_ms=1_795_312_800_000, actor="cli:ops",
+                               action="token.created", payload={"token_id": "0123456789abcdef"})
+            row = await store.db.fetchone("SELECT alarm_id FROM audit_log WHERE seq = 1")
+            assert row is not None
+            return str(row[0])
+
+    alarm_id = asyncio.run(build())
+    assert run(["audit", "list", "--db", url, "--action", "token."]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    entry = json.loads(line)
+    assert (entry["seq"], entry["action"], entry["actor"]) == (4, "token.created", "cli:ops")
+    assert entry["ts"] == "2026-11-22T02:00:00Z"
+    assert entry["payload"] == {"token_id": "0123456789abcdef"}
+    assert run(["audit", "list", "--db", url, "--alarm", alarm_id]) == 0
+    assert [json.loads(x)["seq"] for x in capsys.readouterr().out.splitlines()] == [1, 2, 3]
+    assert run(["audit", "list", "--db", url, "--after", "2", "--limit", "1"]) == 0
+    assert [json.loads(x)["seq"] for x in capsys.readouterr().out.splitlines()] == [3]
+    assert run(["audit", "list", "--db", f"sqlite:///{tmp_path / 'none.db'}"]) == 2

@@ -45,10 +45,10 @@ async def make_api(store: AlarmStore, registry: Registry, clock: FakeClock
             influx_clients.append(influx)
         ctx = ApiContext(
             registry=lambda: registry, alarms=alarms, alarm_store=store, tokens=tokens,
-            gateways=GatewayTracker(), health=lambda: {"status": "ok"}, clock=clock,
-            influx=influx, influx_database=database,
-            metrics_text=lambda: "hazmon_up 1\n", simulated_enterprises=lambda: SIMULATED,
-            **{"sse_heartbeat_s": 0.05, **ctx_kw},
+            gateways=GatewayTracker(), clock=clock, influx=influx, influx_database=database,
+            simulated_enterprises=lambda: SIMULATED,
+            **{"sse_heartbeat_s": 0.05, "health": lambda: {"status": "ok"},
+               "metrics_text": lambda: "hazmon_up 1\n", **ctx_kw},
         )
         app = create_app(ctx)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),

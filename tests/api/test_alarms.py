@@ -76,14 +76,14 @@ async def test_list_filters(api: Api) -> None:
 
 async def test_detail_has_the_whole_history(api: Api) -> None:
     ids = await _three(api)
-    await api.post("city", f"/api/v1/alarms/{ids[0]}/ack", json={"note": "已通知企业"})
+    await api.post("enterprise", f"/api/v1/alarms/{ids[0]}/ack", json={"note": "已通知班长"})
     await api.alarms.handle_signal(signal("clear", ts=T0 + 5 * MINUTE, value=9.0))
     r = await api.get("province", f"/api/v1/alarms/{ids[0]}")
     assert r.status_code == 200
     d = r.json()
     assert [h["event"] for h in d["history"]] == ["raised", "acknowledged", "cleared"]
-    assert d["history"][1]["actor"] == "city:test-city"
-    assert d["history"][1]["data"] == {"note": "已通知企业"}
+    assert d["history"][1]["actor"] == "enterprise:test-enterprise"
+    assert d["history"][1]["data"] == {"note": "已通知班长"}
     assert d["state"] == "normal"
     assert d["open"] is False
     assert d["closed_at"] is not None
@@ -94,11 +94,11 @@ async def test_detail_has_the_whole_history(api: Api) -> None:
 
 async def test_ack_then_again_is_409_with_the_reason(api: Api) -> None:
     ids = await _three(api)
-    r = await api.post("province", f"/api/v1/alarms/{ids[0]}/ack", json={"note": "收到"})
+    r = await api.post("enterprise", f"/api/v1/alarms/{ids[0]}/ack", json={"note": "收到"})
     assert r.status_code == 200
     assert r.json()["state"] == "ack_active"
-    assert r.json()["acked_by"] == "province:test-province"
-    r = await api.post("province", f"/api/v1/alarms/{ids[0]}/ack")  # no body: empty note
+    assert r.json()["acked_by"] == "enterprise:test-enterprise"
+    r = await api.post("enterprise", f"/api/v1/alarms/{ids[0]}/ack")  # no body: empty note
     assert r.status_code == 409
     assert r.json()["error"] == "refused"
     assert r.json()["reason"] == "already acknowledged"
@@ -108,19 +108,19 @@ async def test_ack_then_again_is_409_with_the_reason(api: Api) -> None:
 async def test_shelve_and_unshelve(api: Api) -> None:
     ids = await _three(api)
     url = f"/api/v1/alarms/{ids[1]}"
-    r = await api.post("city", url + "/shelve", json={"minutes": 30, "reason": "检修"})
+    r = await api.post("enterprise", url + "/shelve", json={"minutes": 30, "reason": "检修"})
     assert r.status_code == 200, r.text
     shelved = r.json()["shelved"]
     assert shelved["reason"] == "检修"
-    assert shelved["by"] == "city:test-city"
+    assert shelved["by"] == "enterprise:test-enterprise"
     assert shelved["until"] == rfc3339(api.clock() + 30 * MINUTE)
-    r = await api.post("city", url + "/shelve", json={"minutes": 30, "reason": "again"})
+    r = await api.post("enterprise", url + "/shelve", json={"minutes": 30, "reason": "again"})
     assert r.status_code == 409
     assert r.json()["reason"] == "already shelved"
-    r = await api.post("city", url + "/unshelve")
+    r = await api.post("enterprise", url + "/unshelve")
     assert r.status_code == 200
     assert r.json()["shelved"] is None
-    r = await api.post("city", url + "/unshelve", json={"reason": "x"})
+    r = await api.post("enterprise", url + "/unshelve", json={"reason": "x"})
     assert r.status_code == 409
     assert r.json()["reason"] == "not shelved"
 
@@ -135,22 +135,22 @@ async def test_bodies_are_validated(api: Api) -> None:
         {"minutes": 30, "reason": "x", "until": 5}, {"minutes": 30, "reason": "x" * 2001},
     ]
     for body in bad_shelves:
-        r = await api.post("province", url + "/shelve", json=body)
+        r = await api.post("enterprise", url + "/shelve", json=body)
         assert r.status_code == 422, body
         assert r.json()["error"] == "invalid_request"
         assert r.json()["message"].startswith("invalid request: body")
     for body in ({"text": ""}, {"text": " "}, {}, {"text": "a" * 2001}, {"txt": "a"}):
-        r = await api.post("province", url + "/comments", json=body)
+        r = await api.post("enterprise", url + "/comments", json=body)
         assert r.status_code == 422, body
-    r = await api.post("province", url + "/shelve", json={"minutes": 30.0, "reason": "x"})
+    r = await api.post("enterprise", url + "/shelve", json={"minutes": 30.0, "reason": "x"})
     assert r.status_code == 200
     assert r.json()["shelved"]["until"] is not None
-    r = await api.post("province", url + "/ack", json={"note": "n" * 2001})
+    r = await api.post("enterprise", url + "/ack", json={"note": "n" * 2001})
     assert r.status_code == 422
-    r = await api.post("province", url + "/ack", content=b"{not json",
+    r = await api.post("enterprise", url + "/ack", content=b"{not json",
                        headers={"Content-Type": "application/json"})
     assert r.status_code == 422
-    r = await api.post("province", url + "/comments", json={"text": "现场已确认"})
+    r = await api.post("enterprise", url + "/comments", json={"text": "现场已确认"})
     assert r.status_code == 201
     detail = (await api.get("province", url)).json()
     assert detail["history"][-1]["event"] == "commented"

@@ -1,5 +1,7 @@
 """Every role × every endpoint: a caller sees and changes only its scope; anything else
-answers 404 (never 403), lists hold only in-scope items, the stream only in-scope events.
+answers 404, lists hold only in-scope items, the stream only in-scope events. Acting also
+needs the role's right (hazmon.api.rights): without it every alarm, in scope or not,
+answers 403 and nothing changes; with it, out of scope is still 404.
 
 Registry: A = 91320921MA1XXXXX0Q (region 320921), B = 91320902MA2YYYYY1R (320902, flagged
 simulated). Alarms: real on A and B, simulated on A and B.
@@ -20,6 +22,9 @@ from dataclasses import dataclass
 import pytest
 
 from hazmon.alerts.lifecycle import Alarm
+from hazmon.api.rights import Action, Rights
+from hazmon.api.scope import Role
+from hazmon.api.settings import HttpSettings
 from hazmon.domain.signal import Priority
 from hazmon.testing.influxdb import InfluxDB
 from tests.api import influx_support
@@ -48,8 +53,8 @@ class World:
 
 
 SEES_ENTERPRISES = {
-    "province": {ENT, ENT2}, "city": {ENT, ENT2}, "other_city": set(),
-    "county": {ENT}, "enterprise": {ENT}, "simulator": {ENT2},
+    "province": {ENT, ENT2}, "city": {ENT, ENT2}, "other_city": set(), "county": {ENT},
+    "enterprise": {ENT}, "simulator": {ENT2},
 }
 SEES_ALARMS = {
     "province": {"a_real", "a_sim", "b_real", "b_sim"},
@@ -169,28 +174,83 @@ async def test_alarm_reads(world: World, role: str) -> None:
         assert {b["enterprise"] for b in k["bad_actors"]} <= {code} & SEES_ENTERPRISES[role]
 
 
-@pytest.mark.parametrize("role", ROLE_NAMES)
-async def test_alarm_actions(world: World, role: str) -> None:
+# endpoint -> (action it needs, body, history event); in the order they run on one alarm
+ACTIONS: list[tuple[str, Action, dict[str, object], str]] = [
+    ("comments", Action.ALARM_COMMENT, {"text": "已电话核实"}, "commented"),
+    ("ack", Action.ALARM_ACK, {"note": "收到"}, "acknowledged"),
+    ("shelve", Action.ALARM_SHELVE, {"minutes": 10, "reason": "检修"}, "shelved"),
+    ("unshelve", Action.ALARM_SHELVE, {}, "unshelved"),
+]
+# what the defaults give: the plant acts, every regulator only comments
+MAY = {
+    "province": {"comments"}, "city": {"comments"}, "other_city": {"comments"},
+    "county": {"comments"}, "enterprise": {"comments", "ack", "shelve", "unshelve"},
+    "simulator": {"comments", "ack", "shelve", "unshelve"},
+}
+
+
+async def _act_on_every_alarm(world: World, role: str, may: set[str]) -> None:
+    """Each endpoint on each alarm: allowed in scope (2xx, in the history under the
+    caller's name), 404 out of scope, 403 without the right; else the history is unchanged."""
     api = world.api
     visible = {world.alarms[k].id for k in SEES_ALARMS[role]}
-    actions = [("comments", {"text": "已电话核实"}), ("ack", {"note": "收到"}),
-               ("shelve", {"minutes": 10, "reason": "检修"}), ("unshelve", {})]
     for name, alarm in world.alarms.items():
         before = await api.store.history(alarm.id)
-        for action, body in actions:
-            r = await api.post(role, f"/api/v1/alarms/{alarm.id}/{action}", json=body)
-            if alarm.id in visible:
-                assert r.status_code in (200, 201), (name, action, r.text)
-            else:
-                assert r.status_code == 404, (name, action)
+        done = []
+        for endpoint, action, body, event in ACTIONS:
+            r = await api.post(role, f"/api/v1/alarms/{alarm.id}/{endpoint}", json=body)
+            if endpoint not in may:
+                assert r.status_code == 403, (name, endpoint, r.text)
+                assert r.json()["error"] == "forbidden"
+                assert r.json()["action"] == action.value
+            elif alarm.id not in visible:
+                assert r.status_code == 404, (name, endpoint)
                 assert r.json() == {"error": "not_found", "message": f"no alarm {alarm.id}"}
+            else:
+                assert r.status_code in (200, 201), (name, endpoint, r.text)
+                done.append(event)
         after = await api.store.history(alarm.id)
-        if alarm.id in visible:
-            assert [h.event for h in after[len(before):]] == [
-                "commented", "acknowledged", "shelved", "unshelved"]
-            assert {h.actor for h in after[len(before):]} == {f"{ROLES[role][0]}:test-{role}"}
-        else:
-            assert after == before  # untouched
+        assert [h.event for h in after[len(before):]] == done, name
+        assert {h.actor for h in after[len(before):]} <= {f"{ROLES[role][0]}:test-{role}"}
+        assert bool(done) == (alarm.id in visible), name
+
+
+@pytest.mark.parametrize("role", ROLE_NAMES)
+async def test_alarm_actions_with_the_default_rights(world: World, role: str) -> None:
+    assert set(MAY) == set(ROLES)
+    for endpoint, action, _, _ in ACTIONS:  # MAY is what the table says
+        assert (endpoint in MAY[role]) == Rights().may(Role(ROLES[role][0]), action)
+    await _act_on_every_alarm(world, role, MAY[role])
+
+
+@pytest.mark.parametrize("role", ["county", "city", "enterprise"])
+async def test_a_site_override_moves_the_right(make_api: ApiFactory, role: str) -> None:
+    # this site lets county and city duty officers acknowledge, and takes it from the plant
+    rights = Rights(HttpSettings.model_validate(
+        {"rights": {"alarm.ack": ["county", "city"]}}).rights)
+    api: Api = await make_api(rights=rights)
+    a = await api.alarms.handle_signal(signal())
+    assert a is not None
+    r = await api.post(role, f"/api/v1/alarms/{a.id}/ack", json={"note": "收到"})
+    if role == "enterprise":
+        assert r.status_code == 403
+        assert "allowed: city, county" in r.json()["message"]
+    else:
+        assert r.status_code == 200, r.text
+        assert r.json()["acked_by"] == f"{role}:test-{role}"
+    r = await api.post(role, f"/api/v1/alarms/{a.id}/shelve",
+                       json={"minutes": 10, "reason": "检修"})
+    assert r.status_code == (200 if role == "enterprise" else 403)  # shelve kept its default
+
+
+async def test_forbidden_comes_before_the_lookup(world: World) -> None:
+    # a role without the right learns nothing about which alarms exist
+    missing = "01J0000000000000000000000X"
+    for alarm_id in (missing, world.alarms["b_real"].id):
+        r = await world.api.post("county", f"/api/v1/alarms/{alarm_id}/ack")
+        assert r.status_code == 403
+    r = await world.api.post("enterprise", f"/api/v1/alarms/{missing}/ack")
+    assert r.status_code == 404
 
 
 @pytest.mark.parametrize("role", ROLE_NAMES)
@@ -234,5 +294,17 @@ async def test_stream_filters_and_errors(world: World) -> None:
 
 @pytest.mark.parametrize("role", ROLE_NAMES)
 async def test_metrics(world: World, role: str) -> None:
-    r = await world.api.get(role, "/api/v1/metrics")
-    assert r.status_code == (200 if role == "province" else 404)
+    for url in ("/metrics", "/api/v1/metrics"):
+        r = await world.api.get(role, url)
+        assert r.status_code == (200 if role == "province" else 403), url
+
+
+@pytest.mark.parametrize("role", ROLE_NAMES)
+async def test_me_names_the_caller_and_its_rights(world: World, role: str) -> None:
+    r = await world.api.get(role, "/api/v1/me")
+    assert r.status_code == 200
+    me = r.json()
+    assert (me["role"], me["scope"], me["name"]) == (*ROLES[role], f"test-{role}")
+    assert set(me["actions"]) == {a.value for a in Action
+                                  if Rights().may(Role(ROLES[role][0]), a)}
+    assert ("alarm.ack" in me["actions"]) == ("ack" in MAY[role])

@@ -35,7 +35,8 @@ import pytest
 import uvicorn
 
 from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory, UlidFactory
-from hazmon.api import ApiContext, TokenStore, create_app
+from hazmon.api import ApiContext, Role, TokenStore, create_app
+from hazmon.api.rights import DEFAULT_RIGHTS, Action, Rights
 from hazmon.domain.registry import Registry, parse_registry
 from hazmon.domain.signal import Priority
 from hazmon.ingest.gateways import GatewayTracker
@@ -134,8 +135,8 @@ def now_ms() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serving(store: AlarmStore, registry: Registry, influxdb: InfluxDB, unique: str
-                  ) -> AsyncIterator[Site]:
+async def serving(store: AlarmStore, registry: Registry, influxdb: InfluxDB, unique: str,
+                  rights: Rights | None = None) -> AsyncIterator[Site]:
     """The API and page over `registry` on a loopback port, with a province token for 32."""
     await ifx.create_db(influxdb.url, unique)
     influx = ifx.client(influxdb.url, unique)
@@ -149,6 +150,7 @@ async def serving(store: AlarmStore, registry: Registry, influxdb: InfluxDB, uni
         gateways=GatewayTracker(), health=lambda: {"status": "ok"}, clock=now_ms,
         influx=influx, influx_database=unique, simulated_enterprises=lambda: simulated,
         sse_heartbeat_s=1.0, last_seen=lambda e, t: seen.get((e, t)),
+        rights=rights or Rights(),
     )
     token, _ = await tokens.create("province", "32", "web-test", now_ms())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -176,7 +178,11 @@ async def serving(store: AlarmStore, registry: Registry, influxdb: InfluxDB, uni
 @pytest.fixture
 async def site(store: AlarmStore, influxdb: InfluxDB, unique: str) -> AsyncIterator[Site]:
     """The test registry, its second enterprise flagged simulated: a mixed centre."""
-    async with serving(store, flagged(ENT2), influxdb, unique) as s:
+    # a site whose province centre may also acknowledge and shelve (http.rights), so the
+    # page's buttons are there to drive; the demo centre below keeps the defaults
+    province_acts = Rights({a: DEFAULT_RIGHTS[a] | {Role.PROVINCE}
+                            for a in (Action.ALARM_ACK, Action.ALARM_SHELVE)})
+    async with serving(store, flagged(ENT2), influxdb, unique, province_acts) as s:
         yield s
 
 
@@ -619,6 +625,10 @@ async def test_demo_centre_map_and_phone_layout(browser: Browser, demo: Site, tm
     await page.screenshot(path=shot("login-390"))
     await sign_in(page, site)
     await expect(page.locator("#alarm-list li")).to_have_count(3)
+    # the default rights: a province centre comments on plant alarms, the plant acts
+    await expect(page.locator("#alarm-list .act-comment")).to_have_count(3)
+    await expect(page.locator("#alarm-list .act-ack")).to_have_count(0)
+    await expect(page.locator("#alarm-list .act-shelve")).to_have_count(0)
     await expect(page.locator("#map")).to_have_attribute("data-map", "32")
     assert await layout_faults(page) == {"overflow": 0, "wide": [], "small": []}
     # 总览: the live alarms first, then the map, then the hazard-source cards

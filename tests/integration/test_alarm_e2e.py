@@ -54,6 +54,8 @@ async def test_gas_reading_over_second_level_raises_alarm_to_plant_and_store(
         await wait_for(lambda: notifier.totals["sent"] >= 2, what="deliveries recorded")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.http_port}") as http:
             assert (await http.get("/health")).status_code == 200
+        # /metrics needs a token on the API port; the loopback listener serves it without
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.ops_port}") as http:
             metrics = (await http.get("/metrics")).text
     # Both levels hold at 1.5 ppm: first level (high) and second level (high_high), each
     # its own alarm, as GB 50493 detectors latch each level.

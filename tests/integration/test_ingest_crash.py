@@ -21,6 +21,7 @@ import yaml
 
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
+from hazmon.testing.process import free_port
 from tests.helpers import BASE_MS, batch, count_points, publish_all, wait_for
 from tests.integration.influx_proxy import CountingInfluxProxy
 from tests.support import ENT, REGISTRY_FILE
@@ -62,6 +63,7 @@ async def test_sigkill_mid_stream_loses_nothing_and_stores_nothing_twice(
 async def _sigkill_mid_stream(tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB,
                               proxy: CountingInfluxProxy, unique: str) -> None:
     config = tmp_path / "hazmon.yaml"
+    ops_port = free_port()
     config.write_text(yaml.safe_dump({
         "registry": str(REGISTRY_FILE),
         "data_dir": str(tmp_path / "data"),
@@ -69,7 +71,8 @@ async def _sigkill_mid_stream(tmp_path: Path, mosquitto: Mosquitto, influxdb: In
                  "reconnect_min_s": 0.1},
         "influx": {"url": proxy.url, "database": unique, "flush_interval_s": 0.1,
                    "batch_size": 500},
-        "http": {"port": 0},
+        # /metrics without a token on the loopback listener (the API port wants one)
+        "http": {"port": 0, "ops_port": ops_port},
     }))
     log = tmp_path / "service.log"
     n_batches, per_batch = 400, 10
@@ -104,7 +107,8 @@ async def _sigkill_mid_stream(tmp_path: Path, mosquitto: Mosquitto, influxdb: In
         total = n_batches * per_batch
         await wait_for(lambda: count_points(influxdb.url, unique),
                        expect=lambda n: n == total, timeout=60, what=f"{total} points")
-        port = await wait_for(lambda: http_port(log, 1), what="HTTP port of the restart")
+        await wait_for(lambda: http_port(log, 1), what="HTTP port of the restart")
+        port = ops_port
         # every reading the new process took is written before its count is final
         await wait_for(lambda: metric(port, "hazmon_ingest_received_readings_total"),
                        expect=lambda n: len(proxy.by_epoch.get(1, [])) >= n,

@@ -143,7 +143,8 @@ async def test_malformed_inputs_keep_the_good_readings(
         await wait_for(lambda: svc.rejects.batches.total() >= 6, what="payload rejects")
         payload_reasons = {r.reason for r in svc.rejects.recent if r.index is None}
         reading_reasons = {r.reason for r in svc.rejects.recent if r.index is not None}
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.http_port}") as http:
+        # the loopback listener: /metrics without a token
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.ops_port}") as http:
             metrics = (await http.get("/metrics")).text
     assert payload_reasons == {"not_json", "too_large", "wrong_shape", "too_many_readings",
                                "wrong_topic", "region_mismatch"}
@@ -179,7 +180,8 @@ async def test_no_reading_is_lost_to_its_sequence_number(
                        what=f"{expected} points")
         await wait_for(lambda: svc.sink.stored.total() == expected, what="all stored")
         health = svc.health()
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.http_port}") as http:
+        # the loopback listener: /metrics without a token
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.ops_port}") as http:
             metrics = (await http.get("/metrics")).text
     assert health["counters"]["duplicate_batches"] == 1
     assert health["counters"]["received"] == expected

@@ -40,9 +40,12 @@ async def test_demo_raises_alarms_within_a_minute(tmp_path: Path) -> None:
             await asyncio.sleep(0.5)
         assert len(filed) >= 2, "no commitment filed by the simulated plants"
         assert {c.commitment.filed_by for c in filed} == {"simulator:demo plants"}
+        token, _ = await svc.tokens.create("province", "32", "test", svc.clock())
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.http_port}") as http:
             page = await http.get("/")
-            health = (await http.get("/health")).json()
+            # the detail needs the metrics right; without a token only up/degraded
+            health = (await http.get("/health",
+                                     headers={"Authorization": f"Bearer {token}"})).json()
         assert page.status_code == 200
         assert "危险" in page.text
         assert health["counters"]["stored"] > 0

@@ -110,13 +110,13 @@ export function createAlarmList(el, ctx) {
       a.tag || a.hazard_source),
       ` · ${ruleLabel(a.rule)} · ${tierLabel(a.tier)}`),
     h('div', { class: 'a-actions' },
-      !a.acked && h('button', { type: 'button', class: 'act-ack',
+      !a.acked && state.may('alarm.ack') && h('button', { type: 'button', class: 'act-ack',
         onclick: () => act(a, 'ack', { note: '' }, '确认', '已确认') }, '确认'),
-      shelved
+      state.may('alarm.shelve') && (shelved
         ? h('button', { type: 'button', class: 'act-unshelve ghost',
           onclick: () => act(a, 'unshelve', { reason: '' }, '解除搁置', '已解除搁置') }, '解除搁置')
-        : h('button', { type: 'button', class: 'act-shelve ghost', onclick: () => dialogs.shelve(a) }, '搁置'),
-      h('button', { type: 'button', class: 'act-comment ghost', onclick: () => dialogs.comment(a) }, '备注')));
+        : h('button', { type: 'button', class: 'act-shelve ghost', onclick: () => dialogs.shelve(a) }, '搁置')),
+      state.may('alarm.comment') && h('button', { type: 'button', class: 'act-comment ghost', onclick: () => dialogs.comment(a) }, '备注')));
   }
 
   return { load, onEvent, render };

@@ -82,9 +82,8 @@ async function loadRegistry() {
 }
 
 async function start() {
-  const kpi = await api.get('/kpis', { from: new Date(Date.now() - 3600e3).toISOString() });
-  const { role, scope } = kpi.caller;
-  state.principal = { role, scope };
+  const { role, scope, actions } = await api.get('/me');
+  state.principal = { role, scope, actions: new Set(actions) };
   $('#scope').textContent = `${ROLE[role] || role}监测中心 · 辖区 ${scope}`;
   await loadRegistry();
   await alarms.load();

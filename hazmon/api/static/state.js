@@ -10,12 +10,16 @@ export class PageState {
 
   /** Forget the session's data (logout). */
   clear() {
-    this.principal = null; // {role, scope} once signed in
+    this.principal = null; // {role, scope, actions} once signed in (GET /me)
     this.enterprises = new Map(); // by code
     this.hazardSources = [];
     this.alarms = new Map(); // open alarms by id
     this.simulated = new Set(); // enterprises seen with simulated data
   }
+
+  /** Whether the signed-in role may take `action` (alarm.ack, ...): the page offers only
+   * what the server would accept. */
+  may(action) { return !!this.principal && this.principal.actions.has(action); }
 
   entName(code) { return (this.enterprises.get(code) || {}).name || code; }
 

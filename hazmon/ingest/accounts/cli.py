@@ -10,6 +10,7 @@ region of the ACL lines comes from the registry (`--registry`, else the settings
 Mosquitto applies the change when it rereads its files on SIGHUP: with `--reload-pid` or
 `--pidfile` this command sends it, else it says how. Mosquitto drops a SIGHUP that comes
 while it is reloading: when changing several gateways, signal once, with the last one.
+Each change is handed to `on_change` (the composition root records it in the audit).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from hazmon.ingest.accounts.acl import AclError
 from hazmon.ingest.accounts.manage import AccountError, BrokerFiles
 
 DefaultRegistry = Callable[[argparse.Namespace], Path | None]
+# (args, "gateway.added" | "gateway.rotated" | "gateway.revoked", what changed); raises on
+# failure (the files are changed already: the command then says so and exits 1)
+OnChange = Callable[[argparse.Namespace, str, dict[str, Any]], None]
 
 # As in deploy/mosquitto.conf.
 PASSWORD_FILE = Path("/etc/mosquitto/hazmon.passwd")
@@ -35,8 +39,8 @@ RELOAD_HINT = ("Mosquitto applies this when it rereads its files: `systemctl rel
                "or `kill -HUP <broker pid>` (or pass --reload-pid / --pidfile)")
 
 
-def add_gateway_commands(subparsers: Any, default_registry: DefaultRegistry | None = None
-                         ) -> None:
+def add_gateway_commands(subparsers: Any, default_registry: DefaultRegistry | None = None,
+                         on_change: OnChange | None = None) -> None:
     """Add `gateway` with its sub-commands to an argparse sub-parser collection."""
     gateway = subparsers.add_parser("gateway", help="plant gateways' broker accounts and ACL")
     sub = gateway.add_subparsers(dest="gateway_command", required=True)
@@ -50,10 +54,10 @@ def add_gateway_commands(subparsers: Any, default_registry: DefaultRegistry | No
     def change(p: argparse.ArgumentParser, *, new_password: bool) -> None:
         p.add_argument("enterprise", help="the enterprise's 18-character credit code")
         files(p)
+        p.add_argument("--config", type=Path, help="settings YAML (else HAZMON_CONFIG)")
         if new_password:
             p.add_argument("--registry", type=Path,
                            help="registry file for the region (else the settings' registry)")
-            p.add_argument("--config", type=Path, help="settings YAML (else HAZMON_CONFIG)")
             p.add_argument("--password-stdin", action="store_true",
                            help="read the password from stdin instead of generating one")
             p.add_argument("--iterations", type=int, default=passwd.DEFAULT_ITERATIONS,
@@ -61,7 +65,7 @@ def add_gateway_commands(subparsers: Any, default_registry: DefaultRegistry | No
         reload = p.add_mutually_exclusive_group()
         reload.add_argument("--reload-pid", type=int, help="send SIGHUP to this Mosquitto")
         reload.add_argument("--pidfile", type=Path, help="send SIGHUP to the pid in this file")
-        p.set_defaults(_default_registry=default_registry)
+        p.set_defaults(_default_registry=default_registry, _on_change=on_change)
 
     add = sub.add_parser("add", help="create a gateway's account (password printed once)")
     change(add, new_password=True)
@@ -140,6 +144,19 @@ def _reload(args: argparse.Namespace) -> int:
     return 0
 
 
+def _changed(args: argparse.Namespace, action: str, payload: dict[str, Any]) -> int:
+    fn: OnChange | None = args._on_change
+    if fn is None:
+        return 0
+    try:
+        fn(args, action, payload)
+    except Exception as exc:  # the change stands; what failed is recording it
+        print(f"the change is made, but it could not be recorded in the audit: {exc}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def _run(action: Callable[[], int]) -> int:
     try:
         return action()
@@ -152,6 +169,7 @@ def _run(action: Callable[[], int]) -> int:
 
 
 def _set_password(args: argparse.Namespace, op: Callable[..., None], verb: str) -> int:
+    # never the password: the audit says whose and where
     def action() -> int:
         ent = _enterprise(args)
         region = _region(args, ent)
@@ -163,7 +181,10 @@ def _set_password(args: argparse.Namespace, op: Callable[..., None], verb: str) 
                   "shown once, put it into the gateway now", file=sys.stderr)
         else:
             print(f"gateway {ent} {verb}: user {ent}, region {region}", file=sys.stderr)
-        return _reload(args)
+        recorded = _changed(args, f"gateway.{verb}", {"enterprise": ent, "region": region,
+                                                      "password_file": str(args.passwd),
+                                                      "acl_file": str(args.acl)})
+        return _reload(args) or recorded
 
     return _run(action)
 
@@ -183,7 +204,10 @@ def _cmd_revoke(args: argparse.Namespace) -> int:
             print(f"gateway {ent} has no account", file=sys.stderr)
             return 1
         print(f"gateway {ent} revoked", file=sys.stderr)
-        return _reload(args)
+        recorded = _changed(args, "gateway.revoked", {"enterprise": ent,
+                                                      "password_file": str(args.passwd),
+                                                      "acl_file": str(args.acl)})
+        return _reload(args) or recorded
 
     return _run(action)
 
