@@ -29,6 +29,7 @@ from fastapi import FastAPI
 from hazmon import __version__
 from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory
 from hazmon.alerts.notify import Notifier, plant_only_config
+from hazmon.alerts.pending import PendingSignals
 from hazmon.api import ApiContext, TokenStore, create_app
 from hazmon.api.instrument import ApiMetrics
 from hazmon.api.rights import Rights
@@ -106,10 +107,13 @@ class Service:
             settings.alarms.notify or plant_only_config(settings.alarms.publish_to_plants),
             RegistryDirectory(registry), self.source.publish, clock)
         self.alarms.subscribe(self._wake_notifier)
+        # signals wait out a database outage instead of being lost
+        self.pending = PendingSignals(
+            self.alarms, is_down=lambda: alarm_store.db.down_since_ms is not None)
         rules_file = (load_rules_file(settings.alarms.rules_file, registry)
                       if settings.alarms.rules_file is not None else None)
         self.rules = RulesStage(registry, self.alarms, self.metrics, clock,
-                                data / "rules-state.json", rules_file)
+                                data / "rules-state.json", rules_file, taker=self.pending)
         self.ingest.consumers.append(self.rules)
         self.app = self._create_app()
         self.ready = asyncio.Event()  # set once subscribed: messages flow from here on
@@ -146,6 +150,8 @@ class Service:
         """The running parts, in opening order; each pushes how it is closed."""
         s = self.settings
         tg = await stack.enter_async_context(asyncio.TaskGroup())
+        # after every part that raises signals has stopped: what waits gets a last chance
+        stack.push_async_callback(self.pending.flush, 2.0)
         stack.push_async_callback(self.notifier.aclose)
         self._run(stack, tg, "notifier", self.notifier.run(s.alarms.notify_poll_s))
         self._run(stack, tg, "mqtt-source", self.source.run())
@@ -154,7 +160,8 @@ class Service:
         self._run(stack, tg, "rules-tick", self.rules.run(s.alarms.tick_s))  # saves on exit
         # Gaps are saved "clean" on exit, after intake is held: nothing observed is missed.
         self._run(stack, tg, "gap-watch",
-                  self.ingest.gaps.run(self.alarms, self.clock, s.alarms.tick_s))
+                  self.ingest.gaps.run(self.pending, self.clock, s.alarms.tick_s))
+        self._run(stack, tg, "alarm-backlog", self.pending.run())
         stack.callback(self.source.hold)  # intake: the first of the ingest parts to stop
         await self._start_http(stack, tg)
         self._run(stack, tg, "readiness", self._announce_ready())
@@ -325,8 +332,10 @@ class Service:
         writer = self.sink.health()
         ingest = self.ingest.health()
         registry = self.registry_health()
+        alarm_db = {**self.alarm_store.db.health(), "waiting_signals": self.pending.waiting}
         ok = (broker["state"] == "up" and writer["influxdb"]["state"] == "up"
-              and writer["spool"]["state"] == "empty" and registry["reload_error"] is None)
+              and writer["spool"]["state"] == "empty" and registry["reload_error"] is None
+              and alarm_db["state"] == "up" and not alarm_db["waiting_signals"])
         return {
             "status": "ok" if ok else "degraded",
             "version": __version__,
@@ -334,6 +343,7 @@ class Service:
             "broker": broker,
             **writer,
             "registry": registry,
+            "alarm_db": alarm_db,
             "gateways": ingest["gateways"],
             "counters": {**ingest["counters"], **self.sink.counters(),
                          "mqtt_messages": int(self.source.messages.total())},

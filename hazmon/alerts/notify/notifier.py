@@ -28,6 +28,7 @@ from hazmon.alerts.notify.message import Channel
 from hazmon.alerts.notify.pipeline import PIPELINE
 from hazmon.alerts.notify.stage import COUNT_KEYS, Context, Stage
 from hazmon.alerts.outbox import Notification, Outbox
+from hazmon.alerts.sql import StoreUnavailable
 from hazmon.alerts.store import AlarmStore
 from hazmon.core.clock import Clock
 from hazmon.core.clock import wall_ms as _wall_ms
@@ -89,6 +90,8 @@ class Notifier:
             try:
                 counts = await self.run_once()
                 full = counts["seen"] >= self.config.batch
+            except StoreUnavailable as exc:  # a database restart: no traceback a round
+                log.warning("notification round waits for the database: %s", exc)
             except Exception:  # the outbox keeps the work: never take the service down
                 log.exception("notification round failed; retrying in %.1f s", poll_s)
             if not full:
