@@ -28,6 +28,7 @@ from fastapi import FastAPI
 
 from hazmon import __version__
 from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory
+from hazmon.alerts.claims import Claimant
 from hazmon.alerts.notify import Notifier, plant_only_config
 from hazmon.alerts.pending import PendingSignals
 from hazmon.api import ApiContext, TokenStore, create_app
@@ -100,12 +101,14 @@ class Service:
                              state_file=data / "sequence-state.json")
         self.source = MqttSource(settings.mqtt, self.ingest.handle, self.topic_filters,
                                  self.metrics)
+        # this instance, for the claims of several on one PostgreSQL (alerts/claims.py)
+        self.claimant = Claimant(ttl_ms=round(settings.alarms.claim_s * 1000))
         self.alarms = AlarmService(alarm_store, directory=RegistryDirectory(registry),
-                                   clock=clock)
+                                   clock=clock, claimant=self.claimant)
         self.notifier = Notifier(
             alarm_store,
             settings.alarms.notify or plant_only_config(settings.alarms.publish_to_plants),
-            RegistryDirectory(registry), self.source.publish, clock)
+            RegistryDirectory(registry), self.source.publish, clock, claimant=self.claimant)
         self.alarms.subscribe(self._wake_notifier)
         # signals wait out a database outage instead of being lost
         self.pending = PendingSignals(

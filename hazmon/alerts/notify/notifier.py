@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 
 import httpx
 
+from hazmon.alerts.claims import Claimant
 from hazmon.alerts.directory import NotifyDirectory
 from hazmon.alerts.notify import record
 from hazmon.alerts.notify.channels import ChannelDeps, Publish, build_channel
@@ -50,9 +51,11 @@ class Notifier:
         rng: random.Random | None = None,
         wall_s: Callable[[], float] = time.time,
         channels: Mapping[str, Channel] | None = None,
+        claimant: Claimant | None = None,
     ) -> None:
         self.store = store
-        self.outbox = Outbox(store.db)
+        # several instances on PostgreSQL: each round claims what it sends (claims.py)
+        self.outbox = Outbox(store.db, claimant)
         self.config = config
         self.directory = directory  # replaced on registry reload, like AlarmService's
         self._clock = clock
