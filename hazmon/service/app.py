@@ -34,6 +34,7 @@ from hazmon.alerts.pending import PendingSignals
 from hazmon.api import ApiContext, TokenStore, create_app
 from hazmon.api.instrument import ApiMetrics
 from hazmon.api.rights import Rights
+from hazmon.cluster.partitions import subset
 from hazmon.core.clock import Clock, wall_ms
 from hazmon.core.metrics import Metrics
 from hazmon.domain.registry import Registry, RegistryError, load_registry
@@ -46,6 +47,7 @@ from hazmon.ingest.spool import Spool
 from hazmon.ingest.topics import owned_regions, subscriptions
 from hazmon.rules.file import load_rules_file
 from hazmon.service.alarming import RulesStage
+from hazmon.service.cluster import ClusterPart, default_instance
 from hazmon.service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -99,8 +101,14 @@ class Service:
         self.ingest = Ingest(registry, self.sink, self.rejects, settings.ingest,
                              self.metrics, clock,
                              state_file=data / "sequence-state.json")
-        self.source = MqttSource(settings.mqtt, self.ingest.handle, self.topic_filters,
-                                 self.metrics)
+        # several instances (cluster.partitions): partitions leased in PostgreSQL, each
+        # with its own MQTT session and rules engine (service/cluster.py)
+        self.cluster: ClusterPart | None = None
+        instance = settings.cluster.instance or default_instance()
+        mqtt = settings.mqtt
+        if settings.cluster.enabled:  # this instance's own session only publishes
+            mqtt = mqtt.model_copy(update={"client_id": f"{mqtt.client_id}-{instance}"})
+        self.source = MqttSource(mqtt, self.ingest.handle, self.topic_filters, self.metrics)
         # this instance, for the claims of several on one PostgreSQL (alerts/claims.py)
         self.claimant = Claimant(ttl_ms=round(settings.alarms.claim_s * 1000))
         self.alarms = AlarmService(alarm_store, directory=RegistryDirectory(registry),
@@ -115,9 +123,16 @@ class Service:
             self.alarms, is_down=lambda: alarm_store.db.down_since_ms is not None)
         rules_file = (load_rules_file(settings.alarms.rules_file, registry)
                       if settings.alarms.rules_file is not None else None)
-        self.rules = RulesStage(registry, self.alarms, self.metrics, clock,
-                                data / "rules-state.json", rules_file, taker=self.pending)
-        self.ingest.consumers.append(self.rules)
+        if settings.cluster.enabled:
+            self.cluster = ClusterPart(settings, instance, alarm_store.db, self.ingest.handle,
+                                       self.ingest.gateways, self.pending, self.metrics, clock,
+                                       registry, rules_file)
+        # clustered, this stage keeps only the alarm tick: the partitions have the engines
+        self.rules = RulesStage(registry if self.cluster is None else subset(registry),
+                                self.alarms, self.metrics, clock,
+                                data / "rules-state.json" if self.cluster is None else None,
+                                rules_file, taker=self.pending)
+        self.ingest.consumers.append(self.cluster or self.rules)
         self.app = self._create_app()
         self.ready = asyncio.Event()  # set once subscribed: messages flow from here on
         self.http_port: int | None = None
@@ -157,15 +172,21 @@ class Service:
         stack.push_async_callback(self.pending.flush, 2.0)
         stack.push_async_callback(self.notifier.aclose)
         self._run(stack, tg, "notifier", self.notifier.run(s.alarms.notify_poll_s))
+        if self.cluster is not None:  # partitions handed back after the writer's last flush
+            stack.push_async_callback(self.cluster.close)
         self._run(stack, tg, "mqtt-source", self.source.run())
         # Closed before the connection: its last flush's acknowledgements go out on it.
         self._run(stack, tg, "influx-writer", self.sink.run(), finish=self.sink.stop)
         self._run(stack, tg, "rules-tick", self.rules.run(s.alarms.tick_s))  # saves on exit
+        if self.cluster is not None:
+            self._run(stack, tg, "cluster", self.cluster.run(s.alarms.tick_s))
         # Gaps are saved "clean" on exit, after intake is held: nothing observed is missed.
         self._run(stack, tg, "gap-watch",
                   self.ingest.gaps.run(self.pending, self.clock, s.alarms.tick_s))
         self._run(stack, tg, "alarm-backlog", self.pending.run())
         stack.callback(self.source.hold)  # intake: the first of the ingest parts to stop
+        if self.cluster is not None:
+            stack.callback(self.cluster.hold)
         await self._start_http(stack, tg)
         self._run(stack, tg, "readiness", self._announce_ready())
         self._run(stack, tg, "registry-reload", self._reloads())
@@ -238,7 +259,7 @@ class Service:
             clock=self.clock, influx=self.influx,
             influx_database=self.settings.influx.database,
             simulated_enterprises=self.simulated_enterprises,
-            last_seen=lambda e, t: self.rules.engine.last_seen(e, t),
+            last_seen=self._last_seen,
             rights=Rights(self.settings.http.rights),
         ))
         app.add_middleware(ApiMetrics, metrics=self.metrics)
@@ -260,7 +281,14 @@ class Service:
                                       f"Notifier: notifications {key.replace('_', ' ')}",
                                       lambda k=key: notifier.totals[k])  # type: ignore[misc]
 
+    def _last_seen(self, enterprise: str, tag: str) -> int | None:
+        if self.cluster is not None:  # held here, or shared by the holder
+            return self.cluster.last_seen(enterprise, tag)
+        return self.rules.engine.last_seen(enterprise, tag)
+
     def topic_filters(self) -> list[str]:
+        if self.cluster is not None:
+            return []  # the partitions' sessions subscribe; this one only publishes
         return subscriptions(owned_regions(self.settings.mqtt.regions, self.registry.regions))
 
     def simulated_enterprises(self) -> frozenset[str]:
@@ -295,7 +323,10 @@ class Service:
             try:
                 if await self.reload_registry():
                     await self.source.sync_subscriptions()
-                    await self.rules.reload(self.registry)
+                    if self.cluster is not None:
+                        await self.cluster.reload(self.registry)
+                    else:
+                        await self.rules.reload(self.registry)
             except Exception:  # a failed reload keeps the service running on what it has
                 log.exception("registry reload failed")
 
@@ -347,6 +378,7 @@ class Service:
             **writer,
             "registry": registry,
             "alarm_db": alarm_db,
+            **({"cluster": self.cluster.health()} if self.cluster is not None else {}),
             "gateways": ingest["gateways"],
             "counters": {**ingest["counters"], **self.sink.counters(),
                          "mqtt_messages": int(self.source.messages.total())},

@@ -23,6 +23,7 @@ from pydantic_settings import (
 
 from hazmon.alerts.settings import AlarmSettings
 from hazmon.api.settings import HttpSettings
+from hazmon.cluster.settings import ClusterSettings
 from hazmon.ingest.settings import InfluxSettings, IngestSettings, MqttSettings, SpoolSettings
 
 
@@ -41,6 +42,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @property
     def spool_dir(self) -> Path:

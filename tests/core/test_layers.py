@@ -29,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"core", "domain", "ingest", "alerts", "api"},
     "warnings": {"core", "domain", "alerts", "warnings"},
     "duties": {"core", "domain", "duties"},
+    "cluster": {"core", "domain", "alerts", "cluster"},
 }
 
 _PROBE = """
