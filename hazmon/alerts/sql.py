@@ -337,6 +337,28 @@ def _redact(url: str) -> str:
     return f"{scheme}{sep}{creds.split(':', 1)[0]}:***@{host}"
 
 
+@asynccontextmanager
+async def schema_lock(url: str) -> AsyncIterator[None]:
+    """While held, no other process opening the same PostgreSQL database migrates it:
+    instances started together would otherwise race on CREATE TABLE. A session-level
+    advisory lock on a connection of its own (the pool's connections come and go);
+    nothing to do for SQLite, whose writers already take turns."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        yield
+        return
+    import psycopg
+
+    try:
+        conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot connect to {_redact(url)}: {exc}") from exc
+    try:
+        await conn.execute("SELECT pg_advisory_lock(16015)")
+        yield
+    finally:
+        await conn.close()  # the lock goes with the session
+
+
 async def connect(url: str, *, create: bool = True) -> Database:
     """Open the database a URL names (see the module docstring for the forms);
     create=False refuses to create a missing SQLite file."""

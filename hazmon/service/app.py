@@ -31,6 +31,7 @@ from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory
 from hazmon.alerts.claims import Claimant
 from hazmon.alerts.notify import Notifier, plant_only_config
 from hazmon.alerts.pending import PendingSignals
+from hazmon.alerts.sql import schema_lock
 from hazmon.api import ApiContext, TokenStore, create_app
 from hazmon.api.instrument import ApiMetrics
 from hazmon.api.rights import Rights
@@ -131,7 +132,8 @@ class Service:
         self.rules = RulesStage(registry if self.cluster is None else subset(registry),
                                 self.alarms, self.metrics, clock,
                                 data / "rules-state.json" if self.cluster is None else None,
-                                rules_file, taker=self.pending)
+                                rules_file if self.cluster is None else None,
+                                taker=self.pending)
         self.ingest.consumers.append(self.cluster or self.rules)
         self.app = self._create_app()
         self.ready = asyncio.Event()  # set once subscribed: messages flow from here on
@@ -157,9 +159,10 @@ class Service:
                 await influx.ensure_database()
             except InfluxError as exc:
                 log.warning("InfluxDB not ready at start (%s); readings go to the spool", exc)
-            alarm_store = await AlarmStore.open(settings.alarm_db_url)
-            stack.push_async_callback(alarm_store.close)
-            tokens = await TokenStore.open(alarm_store.db)
+            async with schema_lock(settings.alarm_db_url):  # instances started together
+                alarm_store = await AlarmStore.open(settings.alarm_db_url)
+                stack.push_async_callback(alarm_store.close)
+                tokens = await TokenStore.open(alarm_store.db)
             service = cls(settings, clock, registry, influx, alarm_store, tokens)
             await service._start(stack)
             yield service

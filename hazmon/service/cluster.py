@@ -201,6 +201,13 @@ class ClusterPart:
             self._last_save = time.monotonic()
             await self.save_all()
 
+    def _rules_for(self, codes: frozenset[str]) -> RulesFile | None:
+        """The rules file cut to a partition (it is checked against the engine's registry)."""
+        if self.rules is None:
+            return None
+        return self.rules.model_copy(update={"enterprises": {
+            c: r for c, r in self.rules.enterprises.items() if c in codes}})
+
     def filters(self, name: str) -> list[str]:
         """The partition's topic filters: one per registry region it covers."""
         regions = owned_regions(self.cfg.partitions[name], self.registry.regions) or []
@@ -211,7 +218,8 @@ class ClusterPart:
         self.set_registry(registry)
         for w in list(self.workers.values()):
             w.codes = frozenset(c for c, p in self.by_enterprise.items() if p == w.name)
-            await self._deliver(w.engine.reload(subset(registry, w.codes)))
+            await self._deliver(w.engine.reload(subset(registry, w.codes),
+                                                self._rules_for(w.codes)))
             await w.source.sync_subscriptions()
 
     # --- one partition --------------------------------------------------------------------
@@ -219,11 +227,12 @@ class ClusterPart:
     async def _start(self, name: str, lease: Lease) -> None:
         codes = frozenset(c for c, p in self.by_enterprise.items() if p == name)
         part = subset(self.registry, codes)
-        engine = RulesEngine(part, self.rules)
+        rules = self._rules_for(codes)
+        engine = RulesEngine(part, rules)
         snap = await shared.load_rules(self.db, name)
         if snap is not None:
             try:
-                engine = RulesEngine.restore(part, snap, self.rules)
+                engine = RulesEngine.restore(part, snap, rules)
             except (ValueError, KeyError, TypeError, IndexError) as exc:
                 log.error("cluster: rules state of %s unusable (%s); starting fresh", name, exc)
         settings: MqttSettings = self.mqtt.model_copy(
