@@ -79,6 +79,9 @@ class ClusterPart:
     def __init__(self, settings: Settings, instance: str, db: Database, handler: Handler,
                  gateways: GatewayTracker, taker: SignalTaker, metrics: Metrics,
                  clock: Clock, registry: Registry, rules: RulesFile | None) -> None:
+        if db.dialect.name != "postgresql":
+            raise ValueError("cluster.partitions needs the instances to share a PostgreSQL "
+                             "database: set alarms.db_url to postgresql://...")
         self.cfg = settings.cluster
         self.mqtt = settings.mqtt
         self.flush_wait_s = settings.influx.flush_interval_s * 2 + 0.2
@@ -248,12 +251,13 @@ class ClusterPart:
         log.info("cluster: took %s (epoch %d): %d enterprises, %d active conditions",
                  name, lease.epoch, len(codes), len(engine.active()))
 
-    async def _stop(self, name: str, *, save: bool) -> None:
+    async def _stop(self, name: str, *, save: bool, flushed: bool = False) -> None:
         w = self.workers.get(name)
         if w is None:
             return
         w.source.hold()  # no more messages handed on; those not acknowledged come again
-        await asyncio.sleep(self.flush_wait_s)  # the writer acknowledges what it stored
+        if not flushed:  # the writer acknowledges what it stored, on this session
+            await asyncio.sleep(self.flush_wait_s)
         w.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await w.task
@@ -317,8 +321,8 @@ class ClusterPart:
 
     async def close(self) -> None:
         """Give every partition back (state saved, lease released) and leave."""
-        for name in list(self.workers):
-            await self._stop(name, save=True)
+        for name in list(self.workers):  # held since `hold`, the writer's last flush done
+            await self._stop(name, save=True, flushed=True)
         with contextlib.suppress(StoreError):
             await self.leases.leave()
 
