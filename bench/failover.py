@@ -192,6 +192,7 @@ def failover(work: Path, servers: tuple[Mosquitto, InfluxDB, PostgresServer],
             feed = asyncio.create_task(publish(mq.port, ents, 10**6, t_start, rate, stop))
             await asyncio.sleep(5)
             before = await asyncio.to_thread(count, influx.url, db, where_orphaned)
+            out["kill_ms"] = int(time.time() * 1000)
             a.stop(signal.SIGKILL)
             kill = time.monotonic()
             await asyncio.to_thread(wait, lambda: count(influx.url, db, where_orphaned)
@@ -208,7 +209,9 @@ def failover(work: Path, servers: tuple[Mosquitto, InfluxDB, PostgresServer],
 
         sent = asyncio.run(run())
         taken = b.health()["cluster"]["taken"]
-        out["takeover_s"] = [t for t in taken if t["partition"] in orphaned]
+        out["takeover_after_kill_s"] = {
+            t["partition"]: round((t["at_ms"] - out["kill_ms"]) / 1000, 2) for t in taken
+            if t["partition"] in orphaned and t["at_ms"] >= out["kill_ms"]}
         out["readings_sent"] = sent
         out["readings_stored"] = count(influx.url, db)
         return out
