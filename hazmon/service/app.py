@@ -127,7 +127,7 @@ class Service:
         if settings.cluster.enabled:
             self.cluster = ClusterPart(settings, instance, alarm_store.db, self.ingest.handle,
                                        self.ingest.gateways, self.pending, self.metrics, clock,
-                                       registry, rules_file)
+                                       registry, rules_file, self.ingest.sequences)
         # clustered, this stage keeps only the alarm tick: the partitions have the engines
         self.rules = RulesStage(registry if self.cluster is None else subset(registry),
                                 self.alarms, self.metrics, clock,

@@ -48,6 +48,7 @@ from hazmon.domain.rulespec import RulesFile
 from hazmon.domain.signal import AlarmSignal
 from hazmon.ingest.gateways import GatewayState, GatewayTracker
 from hazmon.ingest.mqtt_source import Handler, MqttSource
+from hazmon.ingest.sequence import SequenceTracker
 from hazmon.ingest.settings import MqttSettings
 from hazmon.ingest.topics import owned_regions, subscriptions
 from hazmon.rules import RulesEngine
@@ -78,7 +79,8 @@ class Worker:
 class ClusterPart:
     def __init__(self, settings: Settings, instance: str, db: Database, handler: Handler,
                  gateways: GatewayTracker, taker: SignalTaker, metrics: Metrics,
-                 clock: Clock, registry: Registry, rules: RulesFile | None) -> None:
+                 clock: Clock, registry: Registry, rules: RulesFile | None,
+                 sequences: SequenceTracker) -> None:
         if db.dialect.name != "postgresql":
             raise ValueError("cluster.partitions needs the instances to share a PostgreSQL "
                              "database: set alarms.db_url to postgresql://...")
@@ -92,6 +94,7 @@ class ClusterPart:
         self.metrics = metrics
         self.clock = clock
         self.rules = rules
+        self.sequences = sequences  # ingest's batch numbering, per gateway
         self.instance = instance
         self.leases = Leases(db, self.instance, round(self.cfg.lease_s * 1000))
         self.workers: dict[str, Worker] = {}
@@ -229,6 +232,8 @@ class ClusterPart:
 
     async def _start(self, name: str, lease: Lease) -> None:
         codes = frozenset(c for c, p in self.by_enterprise.items() if p == name)
+        for code in codes:  # counted by the last holder: what it saw is no gap here
+            self.sequences.forget(code)
         part = subset(self.registry, codes)
         rules = self._rules_for(codes)
         engine = RulesEngine(part, rules)

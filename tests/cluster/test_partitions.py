@@ -123,3 +123,20 @@ async def test_partitions_split_evaluate_apart_and_are_taken_over(
                                 expect=lambda al: (ENT, "high_high") in al)
     assert alarms.count((ENT, "high_high")) == 1
     assert [r for e, r in alarms if r == "gateway_offline"] == []
+
+
+def test_a_partition_taken_again_counts_its_batches_afresh() -> None:
+    """Batches another instance received while it held the partition are no gap here."""
+    from hazmon.ingest.sequence import SequenceTracker
+
+    seq = SequenceTracker()
+    for n in (1, 2, 3):
+        seq.observe(ENT, n, [], 1000 + n)
+    seq.observe(ENT2, 1, [], 1000)
+    seq.observe(ENT2, 40, [], 2000)  # numbers 2..39 went elsewhere: a gap, unless...
+    assert seq.missing_of(ENT2) == 38
+    seq.forget(ENT2)
+    seq.forget(ENT)
+    seq.observe(ENT, 40, [], 2000)  # ...the partition was held elsewhere meanwhile
+    assert seq.missing_of(ENT) == 0
+    assert seq.missing_of(ENT2) == 0
