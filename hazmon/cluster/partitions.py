@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from hazmon.domain.registry import Registry
+from hazmon.domain.rulespec import RulesFile
 
 
 def partition_of(region: str, partitions: Mapping[str, Sequence[str]]) -> str | None:
@@ -41,3 +42,12 @@ def subset(registry: Registry, codes: frozenset[str] = frozenset()) -> Registry:
         _by_enterprise={c: registry.sensors_of(c) for c in codes
                         if c in registry.enterprises},
     )
+
+
+def rules_subset(rules: RulesFile | None, codes: frozenset[str]) -> RulesFile | None:
+    """The rules file cut to these enterprises (it is checked against the engine's
+    registry, which holds only them)."""
+    if rules is None:
+        return None
+    return rules.model_copy(update={"enterprises": {
+        c: r for c, r in rules.enterprises.items() if c in codes}})

@@ -35,7 +35,7 @@ from hazmon.alerts.sql import schema_lock
 from hazmon.api import ApiContext, TokenStore, create_app
 from hazmon.api.instrument import ApiMetrics
 from hazmon.api.rights import Rights
-from hazmon.cluster.partitions import subset
+from hazmon.cluster.partitions import rules_subset, subset
 from hazmon.core.clock import Clock, wall_ms
 from hazmon.core.metrics import Metrics
 from hazmon.domain.registry import Registry, RegistryError, load_registry
@@ -129,10 +129,10 @@ class Service:
                                        self.ingest.gateways, self.pending, self.metrics, clock,
                                        registry, rules_file, self.ingest.sequences)
         # clustered, this stage keeps only the alarm tick: the partitions have the engines
-        self.rules = RulesStage(registry if self.cluster is None else subset(registry),
-                                self.alarms, self.metrics, clock,
+        owned = self._owned(registry)  # what this instance evaluates and ticks
+        self.rules = RulesStage(owned, self.alarms, self.metrics, clock,
                                 data / "rules-state.json" if self.cluster is None else None,
-                                rules_file if self.cluster is None else None,
+                                rules_subset(rules_file, frozenset(owned.enterprises)),
                                 taker=self.pending)
         self.ingest.consumers.append(self.cluster or self.rules)
         self.app = self._create_app()
@@ -284,6 +284,19 @@ class Service:
                                       f"Notifier: notifications {key.replace('_', ' ')}",
                                       lambda k=key: notifier.totals[k])  # type: ignore[misc]
 
+    def _owned(self, registry: Registry) -> Registry:
+        """The enterprises the rules stage evaluates and ticks: those of `mqtt.regions`
+        (all when empty); clustered none, the partitions have their own engines. An
+        instance never judges a gateway it does not receive."""
+        if self.settings.cluster.enabled:
+            return subset(registry)
+        regions = owned_regions(self.settings.mqtt.regions, registry.regions)
+        if regions is None:
+            return registry
+        wanted = set(regions)
+        return subset(registry, frozenset(
+            c for c, e in registry.enterprises.items() if e.region in wanted))
+
     def _last_seen(self, enterprise: str, tag: str) -> int | None:
         if self.cluster is not None:  # held here, or shared by the holder
             return self.cluster.last_seen(enterprise, tag)
@@ -329,7 +342,7 @@ class Service:
                     if self.cluster is not None:
                         await self.cluster.reload(self.registry)
                     else:
-                        await self.rules.reload(self.registry)
+                        await self.rules.reload(self._owned(self.registry))
             except Exception:  # a failed reload keeps the service running on what it has
                 log.exception("registry reload failed")
 

@@ -39,7 +39,7 @@ from hazmon.alerts.sql import Database
 from hazmon.cluster import leases as lease_table
 from hazmon.cluster import shared
 from hazmon.cluster.leases import Lease, Leases
-from hazmon.cluster.partitions import enterprise_partitions, subset, unassigned
+from hazmon.cluster.partitions import enterprise_partitions, rules_subset, subset, unassigned
 from hazmon.core.clock import Clock
 from hazmon.core.metrics import Metrics
 from hazmon.domain.reading import Reading
@@ -208,11 +208,7 @@ class ClusterPart:
             await self.save_all()
 
     def _rules_for(self, codes: frozenset[str]) -> RulesFile | None:
-        """The rules file cut to a partition (it is checked against the engine's registry)."""
-        if self.rules is None:
-            return None
-        return self.rules.model_copy(update={"enterprises": {
-            c: r for c, r in self.rules.enterprises.items() if c in codes}})
+        return rules_subset(self.rules, codes)
 
     def filters(self, name: str) -> list[str]:
         """The partition's topic filters: one per registry region it covers."""

@@ -54,7 +54,7 @@ def _settings(tmp: Path, name: str, mosquitto: Mosquitto, influxdb: InfluxDB, db
         tmp / name, mosquitto.port, influxdb.url, db,
         mqtt={"client_id": "hz"},
         alarms={"db_url": db_url, "tick_s": 0.2, "notify_poll_s": 0.2},
-        cluster={"instance": name, "partitions": PARTITIONS, "lease_s": 3, "renew_s": 0.5,
+        cluster={"instance": name, "partitions": PARTITIONS, "lease_s": 6, "renew_s": 0.5,
                  "save_s": 0.5})
 
 
@@ -98,7 +98,7 @@ async def test_partitions_split_evaluate_apart_and_are_taken_over(
             async with httpx.AsyncClient(
                     base_url=f"http://127.0.0.1:{svc.http_port}") as http:
                 h = (await http.get("/health")).json()
-            assert h["cluster"]["members"] == 2
+            assert h["cluster"]["instance"] == svc.cluster.instance
             cl = svc.cluster
             assert cl is not None
             await wait_for(lambda cl=cl: {e for e in (ENT, ENT2)
@@ -140,3 +140,18 @@ def test_a_partition_taken_again_counts_its_batches_afresh() -> None:
     seq.observe(ENT, 40, [], 2000)  # ...the partition was held elsewhere meanwhile
     assert seq.missing_of(ENT) == 0
     assert seq.missing_of(ENT2) == 0
+
+
+async def test_a_fixed_split_evaluates_and_ticks_only_its_regions(
+    tmp_path: Path, mosquitto: Mosquitto, influxdb: InfluxDB, unique: str,
+) -> None:
+    """`mqtt.regions` without leases: the rules stage holds only the owned enterprises,
+    so it never calls a gateway it does not receive offline."""
+    settings = make_settings(tmp_path, mosquitto.port, influxdb.url, unique,
+                             mqtt={"regions": ["320921"]})
+    async with running(settings) as svc:
+        engine = svc.rules.engine
+        assert engine.gateway_status(ENT2, False, wall_ms()) == []  # not watched here
+        (raised,) = engine.gateway_status(ENT, False, wall_ms())
+        assert (raised.enterprise, raised.rule) == (ENT, "gateway_offline")
+        assert svc.topic_filters() == ["hazmon/v1/320921/+/+"]
