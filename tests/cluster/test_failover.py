@@ -188,7 +188,8 @@ async def test_sigkill_one_instance_partitions_taken_over_nothing_lost_or_double
         # a sequence gap alarmed soon: an instance taking back a partition must not count
         # the batches another instance received meanwhile as missing
         "ingest": {"gap_grace_s": 3},
-        "alarms": {"db_url": db_url, "rules_file": str(rules), "tick_s": 0.5,
+        # the killed instance's claimed notifications are free after claim_s
+        "alarms": {"db_url": db_url, "rules_file": str(rules), "tick_s": 0.5, "claim_s": 5,
                    "notify_poll_s": 0.2, "notify": {
                        "channels": [{"name": "hook", "type": "webhook", "secret": SECRET,
                                      "url": receiver.url("/hook")}],
@@ -253,7 +254,7 @@ async def test_sigkill_one_instance_partitions_taken_over_nothing_lost_or_double
             await wait_for(raised_hooks, timeout=30, what="every raise delivered",
                            expect=lambda c: len(c) == 16)
         except AssertionError:
-            raise AssertionError(rows) from None
+            raise AssertionError((raised_hooks(), rows)) from None
         health = [await a.health(), await b.health()]
     finally:
         feed.stopped.set()
@@ -266,8 +267,18 @@ async def test_sigkill_one_instance_partitions_taken_over_nothing_lost_or_double
     assert sorted(raised) == sorted((c, rule) for c, _ in ents for rule in ("high", "high_high"))
     assert set(raised.values()) == {1}  # every alarm raised once
     assert [r for r in rows if r[1] == "gateway_offline"] == []
-    hooks = raised_hooks()
-    assert set(hooks.values()) == {1}  # every webhook delivered exactly once
-    deliveries = Counter(r.headers["X-Hazmon-Delivery"] for r in receiver.on("/hook"))
-    assert set(deliveries.values()) == {1}
+    # every webhook delivered exactly once, as the receiver keeps them: by delivery id.
+    # A repeat is possible only for a message the killed instance sent and had not yet
+    # recorded (at least once across a crash); it carries the same id, so it is dropped.
+    reqs = receiver.on("/hook")
+    ids_of: dict[str, set[str]] = {}
+    for r in reqs:
+        if r.json["event"] == "raised":
+            ids_of.setdefault(r.json["id"], set()).add(r.headers["X-Hazmon-Delivery"])
+    assert sorted(ids_of) == sorted(raised_hooks())
+    assert {len(v) for v in ids_of.values()} == {1}  # one delivery per alarm raised
+    deliveries = Counter(r.headers["X-Hazmon-Delivery"] for r in reqs)
+    repeats = sum(n - 1 for n in deliveries.values())
+    print(f"webhooks: {len(deliveries)} deliveries, {repeats} repeated across the SIGKILL")
+    assert repeats <= 1  # the notifier sends one message at a time: one under way at most
     assert sorted(len(h["cluster"]["held"]) for h in health) == [2, 2]

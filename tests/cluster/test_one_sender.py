@@ -19,6 +19,7 @@ from hazmon.domain.signal import Priority
 from hazmon.testing.postgres import PostgresServer
 from tests.alerts.notify_support import NDIR, Receiver, config, webhook
 from tests.alerts.support import ENT, MINUTE, T0, FakeClock, make_signal
+from tests.helpers import wait_for
 
 N = 30
 POLICY = EscalationPolicy(step_minutes=dict.fromkeys(Priority, 1))
@@ -135,3 +136,59 @@ async def test_a_flood_digest_carries_each_alarm_once(
     assert sorted(seen) == sorted(ids)
     assert [i for i, n in seen.items() if n > 1] == []
     assert ENT in NDIR.regions
+
+
+class StallingChannel:
+    """The webhook as an injected channel: counts what it sends; the first send waits
+    until released (a round slower than its claim)."""
+
+    type = "webhook"
+    test = False
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sent: list[str] = []
+        self.release = asyncio.Event()
+        self.stalling = False
+
+    async def send(self, message: Any) -> None:
+        if self.stalling:
+            self.stalling = False
+            await self.release.wait()
+        self.sent.append(message.id)
+
+
+async def test_a_round_that_outlives_its_claim_stops_sending(
+    pg: PostgresServer, receiver: Receiver,
+) -> None:
+    """Instance A claims every notification and stalls on its first send past the
+    claim; B takes them over and sends them all. A, released, finishes the send it was
+    in and sends nothing more: the claim is renewed before each send."""
+    url = pg.create_database()
+    clock = FakeClock()
+    stores = [await AlarmStore.open(url), await AlarmStore.open(url)]
+    cfg = config([webhook("hook", receiver, "/hook")], [{"to": ["hook"]}],
+                 grouping={"enabled": False})
+    chans = [StallingChannel("hook"), StallingChannel("hook")]
+    notifiers = [Notifier(s, cfg, NDIR, None, clock, rng=random.Random(1),
+                          claimant=Claimant(ttl_ms=5_000), channels={"hook": c})
+                 for s, c in zip(stores, chans, strict=True)]
+    try:
+        alarms = AlarmService(stores[0], directory=NDIR, clock=clock, ids=UlidFactory())
+        for i in range(5):
+            await alarms.handle_signal(make_signal(tag=f"MHS-01.T{i:03}.LT01"))
+        chans[0].stalling = True
+        a_round = asyncio.create_task(notifiers[0].run_once())
+        await wait_for(lambda: not chans[0].stalling, what="A stalled on its first send")
+        clock.advance(ms=10_000)  # past A's claims (5 s)
+        counts = await notifiers[1].run_once()
+        assert counts["sent"] == 5  # B took every one over
+        chans[0].release.set()
+        await a_round
+    finally:
+        for n in notifiers:
+            await n.aclose()
+        for s in stores:
+            await s.close()
+    assert len(chans[0].sent) == 1  # the send under way when the claim ran out, no more
+    assert len(chans[1].sent) == 5

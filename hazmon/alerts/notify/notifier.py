@@ -106,7 +106,8 @@ class Notifier:
 
     async def run_once(self, now_ms: int | None = None) -> dict[str, int]:
         ctx = Context(self._clock() if now_ms is None else now_ms, self.store, self.outbox,
-                      self.config, self.directory, self.channels, self._rng)
+                      self.config, self.directory, self.channels, self._rng,
+                      clock=self._clock if now_ms is None else None)
         notes = await self.outbox.due(ctx.now, self.config.batch)
         ctx.counts["seen"] = len(notes)
         await self.pipeline.run(ctx, notes)
