@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from hazmon.alerts import claims
+from hazmon.alerts.claims import Claimant
 from hazmon.alerts.directory import ContactLike
 from hazmon.alerts.sql import Database, StoreConflict, Tx
 from hazmon.domain.signal import Priority
@@ -147,7 +149,22 @@ async def get(db: Database, alarm_id: str) -> EscalationState | None:
         return await get_in(tx, alarm_id)
 
 
-async def due(db: Database, now_ms: int, limit: int = 500) -> list[EscalationState]:
+async def due(db: Database, now_ms: int, limit: int = 500,
+              claimant: Claimant | None = None) -> list[EscalationState]:
+    """Active escalations with a step due, soonest first; with a claimant (several
+    instances on PostgreSQL, claims.py) claimed, leaving out those another one holds."""
+    if claimant is not None and claimant.applies(db):
+        async with db.transaction() as tx:
+            claimed = await tx.fetchall(
+                f"UPDATE escalations SET claimed_by = ?, claim_until = ? WHERE alarm_id IN"
+                f" (SELECT alarm_id FROM escalations WHERE status = ? AND next_at <= ?"
+                f" AND {claims.free()} ORDER BY next_at, alarm_id LIMIT ?"
+                f" FOR UPDATE SKIP LOCKED) RETURNING {_COLS}",
+                (claimant.owner, now_ms + claimant.ttl_ms, EscalationStatus.ACTIVE.value,
+                 now_ms, now_ms, claimant.owner, limit),
+            )
+        return sorted((_state(r) for r in claimed),
+                      key=lambda st: (st.next_at_ms or 0, st.alarm_id))
     rows = await db.fetchall(
         f"SELECT {_COLS} FROM escalations WHERE status = ? AND next_at <= ?"
         " ORDER BY next_at, alarm_id LIMIT ?",

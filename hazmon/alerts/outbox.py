@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from hazmon.alerts import claims
+from hazmon.alerts.claims import Claimant
 from hazmon.alerts.sql import Database, Tx
 
 log = logging.getLogger(__name__)
@@ -81,8 +83,12 @@ async def enqueue_in(
 
 
 class Outbox:
-    def __init__(self, db: Database) -> None:
+    """`claimant`: this instance, when several share a PostgreSQL database (claims.py);
+    `due` then claims what it returns. Without one, `due` only reads."""
+
+    def __init__(self, db: Database, claimant: Claimant | None = None) -> None:
         self.db = db
+        self.claimant = claimant if claimant is not None and claimant.applies(db) else None
 
     async def enqueue(
         self, kind: str, payload: Mapping[str, Any], *, now_ms: int,
@@ -94,13 +100,35 @@ class Outbox:
                                     target=target, dedup_key=dedup_key)
 
     async def due(self, now_ms: int, limit: int = 100) -> list[Notification]:
-        """Pending notifications whose time has come, oldest first."""
+        """Pending notifications whose time has come, oldest first (claimed, with a
+        claimant: those another instance holds are left out)."""
+        c = self.claimant
+        if c is not None:
+            async with self.db.transaction() as tx:
+                claimed = await tx.fetchall(
+                    f"UPDATE outbox SET claimed_by = ?, claim_until = ? WHERE id IN"
+                    f" (SELECT id FROM outbox WHERE status = ? AND due_at <= ?"
+                    f" AND {claims.free()} ORDER BY due_at, id LIMIT ?"
+                    f" FOR UPDATE SKIP LOCKED) RETURNING {_COLS}",
+                    (c.owner, now_ms + c.ttl_ms, OutboxStatus.PENDING.value, now_ms, now_ms,
+                     c.owner, limit),
+                )
+            return sorted((_row(r) for r in claimed), key=lambda n: (n.due_at_ms, n.id))
         rows = await self.db.fetchall(
             f"SELECT {_COLS} FROM outbox WHERE status = ? AND due_at <= ?"
             " ORDER BY due_at, id LIMIT ?",
             (OutboxStatus.PENDING.value, now_ms, limit),
         )
         return [_row(r) for r in rows]
+
+    async def claim(self, ids: Sequence[int], now_ms: int) -> set[int]:
+        """Of these pending notifications, the ones this instance may work on now (all of
+        them without a claimant)."""
+        if self.claimant is None:
+            return set(ids)
+        got = await claims.claim_ids(self.db, "outbox", "id", ids, self.claimant, now_ms,
+                                     OutboxStatus.PENDING.value)
+        return {int(str(i)) for i in got}
 
     async def get(self, notification_id: int) -> Notification | None:
         row = await self.db.fetchone(f"SELECT {_COLS} FROM outbox WHERE id = ?",

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hazmon.alerts import audit, escalation, holds, outbox
+from hazmon.alerts.claims import Claimant
 from hazmon.alerts.directory import Directory
 from hazmon.alerts.errors import ActionRefused, AlarmNotFound, TransitionRefused
 from hazmon.alerts.escalation import EscalationPolicy, EscalationState, EscalationStatus
@@ -46,7 +47,7 @@ from hazmon.alerts.lifecycle import (
     new_alarm,
 )
 from hazmon.alerts.outbox import NotificationKind
-from hazmon.alerts.sql import Tx
+from hazmon.alerts.sql import StoreConflict, Tx
 from hazmon.alerts.store import AlarmStore
 from hazmon.alerts.ulid import UlidFactory
 from hazmon.core.clock import Clock, wall_ms
@@ -112,9 +113,11 @@ class AlarmService:
         escalation_policy: EscalationPolicy | None = None,
         clock: Clock = wall_ms,
         ids: UlidFactory | None = None,
+        claimant: Claimant | None = None,
     ) -> None:
         self.store = store
         self.outbox = outbox.Outbox(store.db)
+        self.claimant = claimant  # several instances: escalation steps are claimed
         self.directory = directory
         self.policy = escalation_policy if escalation_policy is not None else EscalationPolicy()
         self._clock = clock
@@ -402,8 +405,11 @@ class AlarmService:
             except TransitionRefused as exc:  # changed meanwhile (unshelved by hand)
                 log.info("automatic unshelve of %s skipped: %s", alarm_id, exc.reason)
         escalated = 0
-        for st in await escalation.due(self.store.db, now):
-            escalated += await self._escalate(st.alarm_id, now)
+        for st in await escalation.due(self.store.db, now, claimant=self.claimant):
+            try:
+                escalated += await self._escalate(st.alarm_id, now)
+            except StoreConflict:  # the compare-and-set: another instance took the step
+                log.info("escalation step of %s taken by another instance", st.alarm_id)
         return TickResult(unshelved, escalated)
 
     async def _escalate(self, alarm_id: str, now: int) -> int:

@@ -28,3 +28,7 @@ class AlarmSettings(Section):
     # Channels (MQTT, signed webhooks, email) and routes; None: the plants' topics only.
     notify: NotifyConfig | None = None
     notify_poll_s: float = Field(default=1.0, gt=0)
+    # Several instances on PostgreSQL (alerts/claims.py): how long a notification or an
+    # escalation step stays claimed by the instance that took it; far longer than a
+    # channel's timeout, short enough that a crashed instance's work is soon taken over.
+    claim_s: float = Field(default=60.0, ge=5)

@@ -10,9 +10,11 @@ convention), "sqlite:///:memory:", "postgresql://user@host:port/dbname".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sqlite3
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -31,6 +33,12 @@ Row = tuple[Any, ...]
 
 class StoreConflict(StoreError):  # noqa: N818 - names the HTTP outcome (409)
     """A uniqueness constraint held (e.g. a second open alarm for one key)."""
+
+
+class StoreUnavailable(StoreError):  # noqa: N818 - a state of the server, not a bug
+    """A transient failure: the server unreachable or restarting, or our transaction
+    aborted by it (deadlock, serialisation). Nothing was committed: the same work may be
+    tried again, and callers that must not lose it (alarm signals) do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +87,27 @@ class Database(ABC):
 
     def __init__(self) -> None:
         self._lock = asyncio.Lock()
+        self.down_since_ms: int | None = None  # set by a transient failure, cleared by a commit
+        self.last_error: str | None = None
+
+    def health(self) -> dict[str, Any]:
+        """For /health: "up", or "down" since the last transient failure."""
+        return {"state": "up" if self.down_since_ms is None else "down",
+                "dialect": self.dialect.name, "down_since_ms": self.down_since_ms,
+                "error": self.last_error}
+
+    def _failed(self, exc: StoreError) -> None:
+        if isinstance(exc, StoreUnavailable):
+            if self.down_since_ms is None:
+                log.warning("alarm database unavailable: %s", exc)
+                self.down_since_ms = int(time.time() * 1000)
+            self.last_error = str(exc)[:300]
+
+    def _succeeded(self) -> None:
+        if self.down_since_ms is not None:
+            log.warning("alarm database reachable again")
+            self.down_since_ms = None
+            self.last_error = None
 
     @abstractmethod
     def transaction(self, write: bool = True) -> AbstractAsyncContextManager[Tx]:
@@ -185,6 +214,20 @@ def _pg_sql(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+def _pg_error(exc: Exception) -> StoreError:
+    """The driver's exception as ours: conflicts, transient failures, the rest."""
+    import psycopg
+    from psycopg import errors
+
+    if isinstance(exc, psycopg.errors.IntegrityError):
+        return StoreConflict(str(exc))
+    transient = (psycopg.OperationalError, psycopg.InterfaceError,
+                 errors.DeadlockDetected, errors.SerializationFailure)
+    if isinstance(exc, transient):
+        return StoreUnavailable(f"postgresql: {exc}")
+    return StoreError(f"postgresql: {exc}")
+
+
 class _PgTx(Tx):
     dialect = POSTGRES
 
@@ -197,10 +240,8 @@ class _PgTx(Tx):
         try:
             cur = await self._conn.execute(_pg_sql(sql), tuple(params))
             return int(cur.rowcount)
-        except psycopg.errors.IntegrityError as exc:
-            raise StoreConflict(str(exc)) from exc
         except psycopg.Error as exc:
-            raise StoreError(f"postgresql: {exc}") from exc
+            raise _pg_error(exc) from exc
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         import psycopg
@@ -208,46 +249,83 @@ class _PgTx(Tx):
         try:
             cur = await self._conn.execute(_pg_sql(sql), tuple(params))
             return [tuple(r) for r in await cur.fetchall()]
-        except psycopg.errors.IntegrityError as exc:
-            raise StoreConflict(str(exc)) from exc
         except psycopg.Error as exc:
-            raise StoreError(f"postgresql: {exc}") from exc
+            raise _pg_error(exc) from exc
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    """The connection pool: a few connections, each checked before use (a server restart
+    leaves dead ones behind), replaced in the background with backoff while the server is
+    away. `timeout_s` bounds how long a transaction waits for a connection."""
+
+    min_size: int = 1
+    max_size: int = 4
+    timeout_s: float = 5.0
+    reconnect_timeout_s: float = 365 * 24 * 3600.0  # never give up on the alarm database
 
 
 class PostgresDatabase(Database):
+    """A `psycopg_pool` pool. Writers of one process still take turns (the lock): the
+    audit chain is serialised by the server anyway, and it keeps the one-instance
+    behaviour; readers (the API) do not wait for them."""
+
     dialect = POSTGRES
 
-    def __init__(self, url: str, conn: Any) -> None:
+    def __init__(self, url: str, pool: Any) -> None:
         super().__init__()
         self.url = url
-        self._conn = conn
+        self._pool = pool
 
     @classmethod
-    async def connect(cls, url: str) -> PostgresDatabase:
+    async def connect(cls, url: str, pool: PoolSettings | None = None) -> PostgresDatabase:
         try:
-            import psycopg
+            from psycopg_pool import AsyncConnectionPool, PoolTimeout
         except ImportError as exc:  # a base dependency: missing only from a broken install
-            raise StoreError("PostgreSQL needs psycopg, a dependency of hazmon: reinstall "
-                             "hazmon (e.g. `bash scripts/bootstrap.sh`)") from exc
+            raise StoreError("PostgreSQL needs psycopg and psycopg_pool, dependencies of "
+                             "hazmon: reinstall hazmon (e.g. `bash scripts/bootstrap.sh`)"
+                             ) from exc
+        ps = pool or PoolSettings()
+        p: Any = AsyncConnectionPool(
+            url, min_size=ps.min_size, max_size=ps.max_size, timeout=ps.timeout_s,
+            reconnect_timeout=ps.reconnect_timeout_s, kwargs={"autocommit": True},
+            check=AsyncConnectionPool.check_connection, open=False, name="hazmon-alarms",
+        )
         try:
-            conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot connect to {_redact(url)}: {exc}") from exc
-        return cls(url, conn)
+            # the first connection must work: a wrong URL is an error at start, not a wait
+            await p.open(wait=True, timeout=ps.timeout_s)
+        except PoolTimeout as exc:
+            await p.close()
+            raise StoreError(f"cannot connect to {_redact(url)}: no connection within "
+                             f"{ps.timeout_s:g} s") from exc
+        return cls(url, p)
 
     @asynccontextmanager
     async def transaction(self, write: bool = True) -> AsyncIterator[Tx]:
-        import psycopg
-
-        async with self._lock:
+        async with self._lock if write else contextlib.nullcontext():
             try:
-                async with self._conn.transaction():
-                    yield _PgTx(self._conn)
-            except psycopg.Error as exc:  # commit failures surface here
-                raise StoreError(f"postgresql: {exc}") from exc
+                async with self._session() as tx:
+                    yield tx
+            except StoreError as exc:
+                self._failed(exc)
+                raise
+            self._succeeded()
+
+    @asynccontextmanager
+    async def _session(self) -> AsyncIterator[Tx]:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                yield _PgTx(conn)
+        except PoolTimeout as exc:
+            raise StoreUnavailable(f"postgresql: no connection: {exc}") from exc
+        except psycopg.Error as exc:  # commit failures surface here
+            raise _pg_error(exc) from exc
 
     async def close(self) -> None:
-        await self._conn.close()
+        await self._pool.close()
 
 
 def _redact(url: str) -> str:
@@ -257,6 +335,28 @@ def _redact(url: str) -> str:
     if not at or ":" not in creds:
         return url
     return f"{scheme}{sep}{creds.split(':', 1)[0]}:***@{host}"
+
+
+@asynccontextmanager
+async def schema_lock(url: str) -> AsyncIterator[None]:
+    """While held, no other process opening the same PostgreSQL database migrates it:
+    instances started together would otherwise race on CREATE TABLE. A session-level
+    advisory lock on a connection of its own (the pool's connections come and go);
+    nothing to do for SQLite, whose writers already take turns."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        yield
+        return
+    import psycopg
+
+    try:
+        conn = await psycopg.AsyncConnection.connect(url, autocommit=True)
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot connect to {_redact(url)}: {exc}") from exc
+    try:
+        await conn.execute("SELECT pg_advisory_lock(16015)")
+        yield
+    finally:
+        await conn.close()  # the lock goes with the session
 
 
 async def connect(url: str, *, create: bool = True) -> Database:

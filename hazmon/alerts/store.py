@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hazmon.alerts import audit
+from hazmon.alerts import audit, claims
 from hazmon.alerts.errors import StoreError
 from hazmon.alerts.lifecycle import Alarm, AlarmState, HistoryEntry, Overlay
 from hazmon.alerts.sql import Database, Tx, connect_migrated
@@ -159,6 +159,7 @@ async def migrate(db: Database) -> int:
                 await tx.execute(db.dialect.ddl(stmt))
             await tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
             log.info("alarm store %s: schema migrated to version %d", db.dialect.name, version)
+        await claims.migrate_in(tx)  # several instances (claims.py): its own versions
     return found
 
 

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiomqtt
+from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -79,7 +80,9 @@ class MqttSource:
             password=s.password.get_secret_value() if s.password else None,
             protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
             clean_session=None if v5 else False,
-            clean_start=False,  # never throw away the queued session, not even at start
+            # never throw away the queued session, not even at start (MQTT 5); on 3.1.1
+            # clean_session=False says it, and paho refuses any clean_start but its default
+            clean_start=False if v5 else MQTT_CLEAN_START_FIRST_ONLY,
             keepalive=s.keepalive,
             properties=props,
             max_inflight_messages=100,

@@ -177,6 +177,11 @@ class SequenceTracker:
                 return True
         return False
 
+    def forget(self, enterprise: str) -> None:
+        """Start the gateway afresh: its batches were counted elsewhere meanwhile (another
+        instance held its partition), so the numbers seen here since are no gap."""
+        self._gateways.pop(enterprise, None)
+
     def expect_reset(self, enterprise: str) -> None:
         """The gateway said it is online (again): it may have rebooted."""
         self._gw(enterprise).reset_expected = True

@@ -21,6 +21,8 @@ from pathlib import Path
 import orjson
 
 from hazmon.alerts import AlarmFilter, AlarmService
+from hazmon.alerts.pending import SignalTaker
+from hazmon.alerts.sql import StoreUnavailable
 from hazmon.core.metrics import Metrics
 from hazmon.domain.reading import Reading
 from hazmon.domain.registry import Registry
@@ -49,8 +51,11 @@ class RulesStage:
         clock: Callable[[], int],
         state_file: Path | None = None,
         rules: RulesFile | None = None,
+        taker: SignalTaker | None = None,
     ) -> None:
         self.alarms = alarms
+        # signals go through `taker` (PendingSignals: they wait out a database outage)
+        self.taker: SignalTaker = taker or alarms
         self.clock = clock
         self.state_file = state_file
         # Whether a saved state was there to restore (False: there, but unusable).
@@ -85,7 +90,7 @@ class RulesStage:
         for s in signals:
             self.signals.inc(1, s.kind.value, s.rule)
             try:
-                await self.alarms.handle_signal(s)
+                await self.taker.handle_signal(s)
             except Exception:  # one bad signal must not stop ingest; it is logged and counted
                 self.errors.inc()
                 log.exception("alarm service refused signal %s", s.key)
@@ -168,6 +173,8 @@ class RulesStage:
         await self._deliver(self.engine.tick(now))
         try:
             await self.alarms.tick(now)
+        except StoreUnavailable as exc:  # a database restart: it heals by itself
+            log.warning("alarm service tick waits for the database: %s", exc)
         except Exception:
             log.exception("alarm service tick failed")
 

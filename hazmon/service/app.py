@@ -28,12 +28,16 @@ from fastapi import FastAPI
 
 from hazmon import __version__
 from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory
+from hazmon.alerts.claims import Claimant
 from hazmon.alerts.notify import Notifier, plant_only_config
+from hazmon.alerts.pending import PendingSignals
+from hazmon.alerts.sql import schema_lock
 from hazmon.api import ApiContext, TokenStore, create_app
 from hazmon.api.health import create_ops_app
 from hazmon.api.https import server_tls_options
 from hazmon.api.instrument import ApiMetrics
 from hazmon.api.rights import Rights
+from hazmon.cluster.partitions import rules_subset, subset
 from hazmon.core.clock import Clock, wall_ms
 from hazmon.core.metrics import Metrics
 from hazmon.domain.registry import Registry, RegistryError
@@ -49,6 +53,7 @@ from hazmon.ingest.spool import Spool
 from hazmon.ingest.topics import owned_regions, subscriptions
 from hazmon.rules.file import load_rules_file
 from hazmon.service.alarming import RulesStage
+from hazmon.service.cluster import ClusterPart, default_instance
 from hazmon.service.duties import DutyLoop, MqttRollCall, silence_of
 from hazmon.service.replay import StartupReplay
 from hazmon.service.security import SecurityAudit, load_registry_hashed
@@ -109,20 +114,39 @@ class Service:
         self.ingest = Ingest(registry, self.sink, self.rejects, settings.ingest,
                              self.metrics, clock,
                              state_file=data / "sequence-state.json")
-        self.source = MqttSource(settings.mqtt, self.ingest.handle, self.topic_filters,
-                                 self.metrics)
+        # several instances (cluster.partitions): partitions leased in PostgreSQL, each
+        # with its own MQTT session and rules engine (service/cluster.py)
+        self.cluster: ClusterPart | None = None
+        instance = settings.cluster.instance or default_instance()
+        mqtt = settings.mqtt
+        if settings.cluster.enabled:  # this instance's own session only publishes
+            mqtt = mqtt.model_copy(update={"client_id": f"{mqtt.client_id}-{instance}"})
+        self.source = MqttSource(mqtt, self.ingest.handle, self.topic_filters, self.metrics)
+        # this instance, for the claims of several on one PostgreSQL (alerts/claims.py)
+        self.claimant = Claimant(ttl_ms=round(settings.alarms.claim_s * 1000))
         self.alarms = AlarmService(alarm_store, directory=RegistryDirectory(registry),
-                                   clock=clock)
+                                   clock=clock, claimant=self.claimant)
         self.notifier = Notifier(
             alarm_store,
             settings.alarms.notify or plant_only_config(settings.alarms.publish_to_plants),
-            RegistryDirectory(registry), self.source.publish, clock)
+            RegistryDirectory(registry), self.source.publish, clock, claimant=self.claimant)
         self.alarms.subscribe(self._wake_notifier)
+        # signals wait out a database outage instead of being lost
+        self.pending = PendingSignals(
+            self.alarms, is_down=lambda: alarm_store.db.down_since_ms is not None)
         rules_file = (load_rules_file(settings.alarms.rules_file, registry)
                       if settings.alarms.rules_file is not None else None)
-        self.rules = RulesStage(registry, self.alarms, self.metrics, clock,
-                                data / "rules-state.json", rules_file)
-        self.ingest.consumers.append(self.rules)
+        if settings.cluster.enabled:
+            self.cluster = ClusterPart(settings, instance, alarm_store.db, self.ingest.handle,
+                                       self.ingest.gateways, self.pending, self.metrics, clock,
+                                       registry, rules_file, self.ingest.sequences)
+        # clustered, this stage keeps only the alarm tick: the partitions have the engines
+        owned = self._owned(registry)  # what this instance evaluates and ticks
+        self.rules = RulesStage(owned, self.alarms, self.metrics, clock,
+                                data / "rules-state.json" if self.cluster is None else None,
+                                rules_subset(rules_file, frozenset(owned.enterprises)),
+                                taker=self.pending)
+        self.ingest.consumers.append(self.cluster or self.rules)
         # The duties (issue 15); `duty_loop.facts(now_ms)` is what the warnings are handed.
         self.duties = DutyService(
             duty_store, duties_config, self.alarms, clock, registry=lambda: self.registry,
@@ -142,7 +166,7 @@ class Service:
         self.warnings = None if warning_store is None else WarningPart(
             settings.warnings, notify=settings.alarms.notify, registry=lambda: self.registry,
             alarm_store=alarm_store, store=warning_store, gateways=self.ingest.gateways,
-            last_seen=lambda e, t: self.rules.engine.last_seen(e, t), clock=clock,
+            last_seen=self._last_seen, clock=clock,
             publish=self.source.publish)
         if self.warnings is not None:
             self.warnings.duty_facts = self.duty_loop  # duty findings → 预警
@@ -177,12 +201,13 @@ class Service:
                 await influx.ensure_database()
             except InfluxError as exc:
                 log.warning("InfluxDB not ready at start (%s); readings go to the spool", exc)
-            alarm_store = await AlarmStore.open(settings.alarm_db_url)
-            stack.push_async_callback(alarm_store.close)
-            tokens = await TokenStore.open(alarm_store.db)
-            duty_store = await DutyStore.open(alarm_store.db)
-            warning_store = (await WarningStore.open(alarm_store.db)
-                             if settings.warnings.enabled else None)
+            async with schema_lock(settings.alarm_db_url):  # instances started together
+                alarm_store = await AlarmStore.open(settings.alarm_db_url)
+                stack.push_async_callback(alarm_store.close)
+                tokens = await TokenStore.open(alarm_store.db)
+                duty_store = await DutyStore.open(alarm_store.db)
+                warning_store = (await WarningStore.open(alarm_store.db)
+                                 if settings.warnings.enabled else None)
             service = cls(settings, clock, registry, influx, alarm_store, tokens, duty_store,
                           duties_config, warning_store)
             service._https = https
@@ -195,18 +220,27 @@ class Service:
         """The running parts, in opening order; each pushes how it is closed."""
         s = self.settings
         tg = await stack.enter_async_context(asyncio.TaskGroup())
+        # after every part that raises signals has stopped: what waits gets a last chance
+        stack.push_async_callback(self.pending.flush, 2.0)
         stack.push_async_callback(self.notifier.aclose)
         self._run(stack, tg, "notifier", self.notifier.run(s.alarms.notify_poll_s))
+        if self.cluster is not None:  # partitions handed back after the writer's last flush
+            stack.push_async_callback(self.cluster.close)
         self._run(stack, tg, "mqtt-source", self.source.run())
         # Closed before the connection: its last flush's acknowledgements go out on it.
         self._run(stack, tg, "influx-writer", self.sink.run(), finish=self.sink.stop)
         self._run(stack, tg, "rules-tick",  # saves on exit
                   self.rules.run(s.alarms.tick_s, s.alarms.state_save_s))
         self._run(stack, tg, "rules-replay", self.replay.run())  # before live data
+        if self.cluster is not None:
+            self._run(stack, tg, "cluster", self.cluster.run(s.alarms.tick_s))
         # Gaps are saved "clean" on exit, after intake is held: nothing observed is missed.
         self._run(stack, tg, "gap-watch",
-                  self.ingest.gaps.run(self.alarms, self.clock, s.alarms.tick_s))
+                  self.ingest.gaps.run(self.pending, self.clock, s.alarms.tick_s))
+        self._run(stack, tg, "alarm-backlog", self.pending.run())
         stack.callback(self.source.hold)  # intake: the first of the ingest parts to stop
+        if self.cluster is not None:
+            stack.callback(self.cluster.hold)
         if self.warnings is not None:
             stack.push_async_callback(self.warnings.aclose)
             self._run(stack, tg, "warnings", self.warnings.run())
@@ -298,7 +332,7 @@ class Service:
             clock=self.clock, influx=self.influx,
             influx_database=self.settings.influx.database,
             simulated_enterprises=self.simulated_enterprises,
-            last_seen=lambda e, t: self.rules.engine.last_seen(e, t),
+            last_seen=self._last_seen,
             rights=Rights(self.settings.http.rights), duties=self.duties,
             warnings=self.warnings.engine if self.warnings is not None else None,
             auth_failures_per_minute=self.settings.http.auth_failures_per_minute,
@@ -337,7 +371,27 @@ class Service:
                                           f"Warning pushes {key}",
                                           lambda k=key: pusher.totals[k])  # type: ignore[misc]
 
+    def _owned(self, registry: Registry) -> Registry:
+        """The enterprises the rules stage evaluates and ticks: those of `mqtt.regions`
+        (all when empty); clustered none, the partitions have their own engines. An
+        instance never judges a gateway it does not receive."""
+        if self.settings.cluster.enabled:
+            return subset(registry)
+        regions = owned_regions(self.settings.mqtt.regions, registry.regions)
+        if regions is None:
+            return registry
+        wanted = set(regions)
+        return subset(registry, frozenset(
+            c for c, e in registry.enterprises.items() if e.region in wanted))
+
+    def _last_seen(self, enterprise: str, tag: str) -> int | None:
+        if self.cluster is not None:  # held here, or shared by the holder
+            return self.cluster.last_seen(enterprise, tag)
+        return self.rules.engine.last_seen(enterprise, tag)
+
     def topic_filters(self) -> list[str]:
+        if self.cluster is not None:
+            return []  # the partitions' sessions subscribe; this one only publishes
         return subscriptions(owned_regions(self.settings.mqtt.regions, self.registry.regions))
 
     def simulated_enterprises(self) -> frozenset[str]:
@@ -372,7 +426,10 @@ class Service:
             try:
                 if await self.reload_registry():
                     await self.source.sync_subscriptions()
-                    await self.rules.reload(self.registry)
+                    if self.cluster is not None:
+                        await self.cluster.reload(self.registry)
+                    else:
+                        await self.rules.reload(self._owned(self.registry))
             except Exception:  # a failed reload keeps the service running on what it has
                 log.exception("registry reload failed")
 
@@ -414,9 +471,11 @@ class Service:
         ingest = self.ingest.health()
         registry = self.registry_health()
         replay = self.replay.health()
+        alarm_db = {**self.alarm_store.db.health(), "waiting_signals": self.pending.waiting}
         ok = (broker["state"] == "up" and writer["influxdb"]["state"] == "up"
               and writer["spool"]["state"] == "empty" and registry["reload_error"] is None
-              and replay["state"] not in ("waiting", "running"))
+              and replay["state"] not in ("waiting", "running")
+              and alarm_db["state"] == "up" and not alarm_db["waiting_signals"])
         return {
             "status": "ok" if ok else "degraded",
             "version": __version__,
@@ -425,6 +484,8 @@ class Service:
             **writer,
             "registry": registry,
             "rules_replay": replay,
+            "alarm_db": alarm_db,
+            **({"cluster": self.cluster.health()} if self.cluster is not None else {}),
             "gateways": ingest["gateways"],
             "counters": {**ingest["counters"], **self.sink.counters(),
                          "mqtt_messages": int(self.source.messages.total())},

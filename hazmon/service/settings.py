@@ -23,6 +23,7 @@ from pydantic_settings import (
 
 from hazmon.alerts.settings import AlarmSettings
 from hazmon.api.settings import HttpSettings
+from hazmon.cluster.settings import ClusterSettings
 from hazmon.duties.settings import DutiesSettings
 from hazmon.ingest.settings import InfluxSettings, IngestSettings, MqttSettings, SpoolSettings
 from hazmon.warnings.settings import WarningSettings
@@ -45,6 +46,7 @@ class Settings(BaseSettings):
     alarms: AlarmSettings = Field(default_factory=AlarmSettings)
     warnings: WarningSettings = Field(default_factory=WarningSettings)
     duties: DutiesSettings = Field(default_factory=DutiesSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @property
     def spool_dir(self) -> Path:

@@ -75,6 +75,7 @@ class PostgresServer:
     proc: subprocess.Popen[bytes] | None = None
     _user: pwd.struct_passwd | None = None
     _db_counter: int = 0
+    _cmd: list[str] = field(default_factory=list)
 
     @property
     def host(self) -> str:
@@ -125,10 +126,28 @@ class PostgresServer:
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
             "-c", "max_connections=50",
         ]
-        self.proc = self._spawn(cmd, logfile)
-        wait_until(self._ready, timeout, self.proc, logfile, "postgres")
+        self._cmd = cmd
+        self._run(timeout)
         log.info("postgres %s on port %d in %s", bindir, self.port, self.workdir)
         return self
+
+    def _run(self, timeout: float) -> None:
+        assert self.workdir is not None
+        logfile = self.workdir / "postgres.log"
+        self.proc = self._spawn(self._cmd, logfile)
+        wait_until(self._ready, timeout, self.proc, logfile, "postgres")
+
+    def halt(self) -> None:
+        """Stop the server (fast shutdown: clients are cut off), keeping its data and port,
+        as an operator's restart or a failover does."""
+        if self.proc is not None:
+            stop_process(self.proc, sig=signal.SIGINT)
+            self.proc = None
+
+    def resume(self, timeout: float = 30.0) -> None:
+        """Start the halted server again on the same port and data."""
+        if self.proc is None:
+            self._run(timeout)
 
     def _spawn(self, cmd: list[str], logfile: Path) -> subprocess.Popen[bytes]:
         """Start `cmd` with output to `logfile`, as the unprivileged user when root."""

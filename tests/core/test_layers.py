@@ -29,6 +29,7 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"core", "domain", "ingest", "alerts", "duties", "warnings", "api"},
     "warnings": {"core", "domain", "alerts", "duties", "warnings"},
     "duties": {"core", "domain", "alerts", "duties"},
+    "cluster": {"core", "domain", "alerts", "cluster"},
 }
 
 _PROBE = """

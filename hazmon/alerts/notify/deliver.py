@@ -34,6 +34,14 @@ async def _send(ctx: Context, item: Dispatch, channel: Channel, message: Message
     digest = message.kind == "digest"
     kind = "digest" if digest else item.notes[0].kind
     events = {n.id: event_of(n) for n in item.notes}
+    if ctx.outbox.claimant is not None:
+        # several instances: renew the claim just before sending; a round slower than
+        # the claim lost it to another instance, which sends it instead (claims.py)
+        ids = sorted(events)
+        if set(ids) - await ctx.outbox.claim(ids, ctx.current()):
+            log.warning("notification(s) %s claimed by another instance meanwhile; not "
+                        "sent here", ids)
+            return Dispatch(())
     try:
         await channel.send(message)
     except DeliveryError as exc:

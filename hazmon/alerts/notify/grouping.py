@@ -156,6 +156,10 @@ def _grouped(ctx: Context, name: str, channel: Channel) -> bool:
 
 async def _digest(ctx: Context, channel: Channel, group_key: str,
                   held: Sequence[DeliveryRow]) -> Dispatch | None:
+    # several instances: a digest carries only notifications this one holds the claim
+    # of, so two instances never both send the same held delivery
+    mine = await ctx.outbox.claim(sorted({r.notification_id for r in held}), ctx.now)
+    held = [r for r in held if r.notification_id in mine]
     items: list[dict[str, Any]] = []
     rows: list[DeliveryRow] = []
     notes = []

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 
 import httpx
 
+from hazmon.alerts.claims import Claimant
 from hazmon.alerts.directory import NotifyDirectory
 from hazmon.alerts.notify import record
 from hazmon.alerts.notify.channels import ChannelDeps, Publish, build_channel
@@ -28,6 +29,7 @@ from hazmon.alerts.notify.message import Channel
 from hazmon.alerts.notify.pipeline import PIPELINE
 from hazmon.alerts.notify.stage import COUNT_KEYS, Context, Stage
 from hazmon.alerts.outbox import Notification, Outbox
+from hazmon.alerts.sql import StoreUnavailable
 from hazmon.alerts.store import AlarmStore
 from hazmon.core.clock import Clock
 from hazmon.core.clock import wall_ms as _wall_ms
@@ -49,9 +51,11 @@ class Notifier:
         rng: random.Random | None = None,
         wall_s: Callable[[], float] = time.time,
         channels: Mapping[str, Channel] | None = None,
+        claimant: Claimant | None = None,
     ) -> None:
         self.store = store
-        self.outbox = Outbox(store.db)
+        # several instances on PostgreSQL: each round claims what it sends (claims.py)
+        self.outbox = Outbox(store.db, claimant)
         self.config = config
         self.directory = directory  # replaced on registry reload, like AlarmService's
         self._clock = clock
@@ -89,6 +93,8 @@ class Notifier:
             try:
                 counts = await self.run_once()
                 full = counts["seen"] >= self.config.batch
+            except StoreUnavailable as exc:  # a database restart: no traceback a round
+                log.warning("notification round waits for the database: %s", exc)
             except Exception:  # the outbox keeps the work: never take the service down
                 log.exception("notification round failed; retrying in %.1f s", poll_s)
             if not full:
@@ -100,7 +106,8 @@ class Notifier:
 
     async def run_once(self, now_ms: int | None = None) -> dict[str, int]:
         ctx = Context(self._clock() if now_ms is None else now_ms, self.store, self.outbox,
-                      self.config, self.directory, self.channels, self._rng)
+                      self.config, self.directory, self.channels, self._rng,
+                      clock=self._clock if now_ms is None else None)
         notes = await self.outbox.due(ctx.now, self.config.batch)
         ctx.counts["seen"] = len(notes)
         await self.pipeline.run(ctx, notes)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -71,6 +71,12 @@ class Context:
     rng: random.Random
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_KEYS, 0))
     _notes: dict[int, Notification] = field(default_factory=dict)
+    # the running clock, when the round runs on it (not a given time): claims renewed
+    # during a long round count from now, not from the round's start
+    clock: Callable[[], int] | None = None
+
+    def current(self) -> int:
+        return self.clock() if self.clock is not None else self.now
 
     @property
     def db(self) -> Database:
