@@ -12,9 +12,10 @@ field (`problems`), for the form to show beside each input.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Path, Query, status
+from fastapi import APIRouter, Body, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from hazmon.alerts.sql import StoreConflict
@@ -62,6 +63,8 @@ from hazmon.warnings.lifecycle import (
 from hazmon.warnings.lifecycle import (
     Action as StepAction,
 )
+from hazmon.warnings.report import Period, ReportRefused, build_report, local_day, period_window
+from hazmon.warnings.report_render import report_csv, report_html
 from hazmon.warnings.store import WarningFilter
 
 router = APIRouter(prefix="/warnings", tags=["warnings"], responses=ERROR_RESPONSES)
@@ -267,14 +270,81 @@ async def open_warning(
     return warning_public(saved.step.warning, _names(registry), engine.policy)
 
 
-# --- the place of GET /warnings/report (通报) --------------------------------------------------
-# The report builder (hazmon/warnings/report.py, another engineer's) is wired here by the
-# coordinator: `@router.get("/report")` must stay ABOVE `/{warning_id}`, or "report" is
-# taken for an id. Its scope is the caller's: `flt = _scoped(principal,
-# WarningFilter(region_prefix=..., since_ms=..., until_ms=...))` (None: an empty report),
-# then `engine.store.query_all(flt)` and `engine.store.histories(ids)` (feedback on time,
-# returns, closing time), filtered once more by `_sees(principal, w)`.
-# -------------------------------------------------------------------------------------------
+# --- the reports (通报): above /{warning_id}, or "report" would be taken for an id ----------
+
+class ReportInvalid(ApiError):  # noqa: N818 - named for the HTTP answer, as the rest
+    status = 422
+    code = "invalid_report"
+
+
+_REPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "html": "text/html; charset=utf-8"}
+# A report reads the warnings opened since this long before its period: the previous
+# period (a month at most) is what its trend compares with.
+_PREVIOUS_MS = 32 * 24 * 3600 * 1000
+
+
+def _region_name(engine: WarningEngine, prefix: str) -> str | None:
+    regions = engine.planner.regions
+    if regions is None or not prefix:
+        return None
+    place = regions.place(prefix.ljust(6, "0"))
+    if place is None:
+        return None
+    unit = place.county or place.city or place.province
+    return unit.name
+
+
+@router.get("/report", summary="The report (通报) of a region and period: JSON, CSV or a "
+                               "printable page (docs/CONTRACT.md §5.11)",
+            response_model=None,
+            responses={200: {"content": {"text/csv": {}, "text/html": {}}, "description":
+                             "the report; `format=csv` or `format=html` for those"},
+                       422: {"model": ErrorBody, "description": "a bad period, region or "
+                                                                 "day, or one not begun"}})
+async def warning_report(
+    ctx: Ctx, principal: CurrentPrincipal, registry: CurrentRegistry,
+    period: Annotated[Literal["day", "week", "month"], Query(
+        description="a calendar day, ISO week or month in Asia/Shanghai")] = "day",
+    day: Annotated[date | None, Query(description="any day of the period (default today)")]
+    = None,
+    region: RegionQuery = None,
+    top: Annotated[int, Query(ge=1, le=100, description="enterprises ranked")] = 10,
+    include_simulated: bool = False,
+    format_: Annotated[Literal["json", "csv", "html"], Query(alias="format")] = "json",
+) -> dict[str, Any] | Response:
+    engine = _engine(ctx)
+    now = ctx.clock()
+    if principal.simulated_only:
+        include_simulated = True  # a simulator sees only simulated plants
+    possible, prefix = narrow_region(principal.region_prefix, region)
+    if principal.enterprise is not None:  # its own warnings, under its county's title
+        ent = registry.enterprises.get(principal.enterprise)
+        possible = ent is not None and (region is None or ent.region.startswith(region))
+        prefix = ent.region if ent is not None else None
+    try:
+        window = period_window(Period(period), day or local_day(now))
+    except ReportRefused as exc:
+        raise ReportInvalid(str(exc)) from None
+    flt = _scoped(principal, WarningFilter(region_prefix=prefix,
+                                           since_ms=window.start_ms - _PREVIOUS_MS))
+    found = [] if flt is None or not possible else [
+        w for w in await engine.store.query_all(flt) if _sees(principal, w)]
+    try:
+        report = build_report(found, prefix or "", period, day, now, top=top,
+                              include_simulated=include_simulated,
+                              enterprise_names=_names(registry),
+                              region_name=_region_name(engine, prefix or ""))
+    except ReportRefused as exc:
+        raise ReportInvalid(str(exc)) from None
+    if format_ == "csv":
+        name = f"warnings-{prefix or 'all'}-{period}-{report.to_dict()['day']}.csv"
+        return Response(report_csv(report), media_type=_REPORT_FORMATS["csv"],
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    if format_ == "html":
+        return Response(report_html(report), media_type=_REPORT_FORMATS["html"])
+    return report.to_dict()
+
+
 
 
 @router.get("/{warning_id}", summary="One warning with its history and pushes")

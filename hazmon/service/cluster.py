@@ -243,6 +243,9 @@ class ClusterPart:
             update={"client_id": f"{self.mqtt.client_id}-{name}"})
         source = MqttSource(settings, self.handler, lambda: self.filters(name), self.metrics)
         now = self.clock()
+        # A first tick before the first (queued) message: reception is then counted from
+        # here, so a backlog with old data times is not taken for a silent gateway.
+        await self._deliver(engine.tick(now))
         # the engine is in place before the session delivers the first (queued) message
         self.workers[name] = Worker(name, lease, codes, engine, source,
                                     asyncio.create_task(source.run(), name=f"mqtt-{name}"),

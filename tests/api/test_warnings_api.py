@@ -288,3 +288,52 @@ async def test_without_the_warning_part_the_endpoints_answer_503(make_api: ApiFa
     r = await api.get("province", "/api/v1/warnings")
     assert r.status_code == 503
     assert r.json()["error"] == "unavailable"
+
+
+# The day of T0 in Asia/Shanghai, where the fixture's warnings were opened.
+def _t0_day() -> str:
+    from hazmon.warnings.report import local_day
+
+    return local_day(T0).isoformat()
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+async def test_report_counts_only_the_callers_scope(world: World, role: str) -> None:
+    api = world.api
+    r = await api.get(role, "/api/v1/warnings/report",
+                      params={"period": "day", "day": _t0_day(), "include_simulated": True})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    # a simulator's report counts only simulated plants, whatever it asks
+    expected = len(SEES[role])
+    assert body["figures"]["total"] == expected, body["figures"]
+    assert body["day"] == _t0_day()
+    ranked = {e["enterprise"] for e in body["top_enterprises"]}
+    seen = {ENT if k == "wa" else ENT2 for k in SEES[role]}
+    assert ranked == seen
+
+
+async def test_report_as_csv_and_printable_page_and_refusals(world: World) -> None:
+    api = world.api
+    params = {"period": "week", "day": _t0_day(), "region": "3209"}
+    csv = await api.get("province", "/api/v1/warnings/report", params={**params, "format": "csv"})
+    assert csv.status_code == 200
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.content.startswith("\ufeff".encode())
+    assert "attachment" in csv.headers["content-disposition"]
+    page = await api.get("province", "/api/v1/warnings/report",
+                         params={**params, "format": "html"})
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<script" not in page.text
+    assert "盐城市安全风险预警处置周报" in page.text
+    bad = await api.get("province", "/api/v1/warnings/report", params={"period": "year"})
+    assert bad.status_code == 422
+    future = await api.get("province", "/api/v1/warnings/report",
+                           params={"period": "day", "day": "2099-01-01"})
+    assert future.status_code == 422
+    assert future.json()["error"] == "invalid_report"
+    outside = await api.get("city", "/api/v1/warnings/report",
+                            params={"period": "day", "day": _t0_day(), "region": "3210"})
+    assert outside.status_code == 200
+    assert outside.json()["figures"]["total"] == 0
