@@ -55,6 +55,7 @@ from hazmon.rules.file import load_rules_file
 from hazmon.service.alarming import RulesStage
 from hazmon.service.cluster import ClusterPart, default_instance
 from hazmon.service.duties import DutyLoop, MqttRollCall, silence_of
+from hazmon.service.leading import while_leading
 from hazmon.service.replay import StartupReplay
 from hazmon.service.security import SecurityAudit, load_registry_hashed
 from hazmon.service.settings import Settings
@@ -241,12 +242,14 @@ class Service:
         stack.callback(self.source.hold)  # intake: the first of the ingest parts to stop
         if self.cluster is not None:
             stack.callback(self.cluster.hold)
+        # Clustered, the province-wide loops run on one instance only (ClusterPart.leads).
+        lead = self.cluster.leads if self.cluster is not None else None
         if self.warnings is not None:
             stack.push_async_callback(self.warnings.aclose)
-            self._run(stack, tg, "warnings", self.warnings.run())
-            self._run(stack, tg, "warning-pushes", self.warnings.pusher.run())
+            self._run(stack, tg, "warnings", while_leading(lead, self.warnings.run))
+            self._run(stack, tg, "warning-pushes", while_leading(lead, self.warnings.pusher.run))
         if s.duties.enabled:
-            self._run(stack, tg, "duties", self.duty_loop.run())
+            self._run(stack, tg, "duties", while_leading(lead, self.duty_loop.run))
         await self._start_http(stack, tg)
         self._run(stack, tg, "readiness", self._announce_ready())
         self._run(stack, tg, "registry-reload", self._reloads())

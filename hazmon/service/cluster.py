@@ -106,6 +106,12 @@ class ClusterPart:
         self._last_save = time.monotonic()
         self.set_registry(registry)
 
+    def leads(self) -> bool:
+        """Whether this instance runs the province-wide loops (warning rounds and pushes,
+        duties): the holder of the first partition by name, so exactly one does while the
+        leases hold, and the one that takes that partition over carries them on."""
+        return bool(self.cfg.partitions) and min(self.cfg.partitions) in self.workers
+
     def set_registry(self, registry: Registry) -> None:
         self.registry = registry
         self.by_enterprise = enterprise_partitions(registry, self.cfg.partitions)
