@@ -214,6 +214,10 @@ class Service:
             service._https = https
             await service.security.registry(settings.registry, digest, registry, "start")
             await service.security.rights(service.api.rights.table())
+            await service.security.config_files({
+                "warning_policy": settings.warnings.policy_file if settings.warnings.enabled
+                else None, "regions": settings.warnings.regions_file,
+                "duties": settings.duties.config})
             await service._start(stack)
             yield service
 

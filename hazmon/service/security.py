@@ -79,6 +79,20 @@ class SecurityAudit:
             log.error("security audit: %s of %s (sha256 %s) not recorded: %s", action, path,
                       digest, exc)
 
+    async def config_files(self, files: Mapping[str, Path | None]) -> None:
+        """The province's files read at start (warning policy, regions, duties), each with
+        its SHA-256; None: the built-in default. They are read only at start, so this
+        records every load of them."""
+        payload: dict[str, Any] = {}
+        for name, path in files.items():
+            payload[name] = ({"file": None, "builtin": True} if path is None else
+                             {"file": str(path),
+                              "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+        try:
+            await self.record("config.loaded", payload)
+        except StoreError as exc:
+            log.error("security audit: config.loaded %s not recorded: %s", payload, exc)
+
     async def rights(self, table: Mapping[str, list[str]]) -> bool:
         """Record the rights table when it is not the last one recorded; True if it was."""
         row = await self.db.fetchone(

@@ -140,9 +140,13 @@ async def test_the_service_records_registry_loads_and_failed_sign_ins(
         got = await _security(store.db)
         assert (await verify_chain(store.db)).ok
     actions = [e.action for e in got]
-    assert actions == ["registry.loaded", "rights.changed", "registry.refused",
-                       "registry.loaded", "auth.failed"]
-    start, _, refused, reloaded, failed = got
+    assert actions == ["registry.loaded", "rights.changed", "config.loaded",
+                       "registry.refused", "registry.loaded", "auth.failed"]
+    start, _, config, refused, reloaded, failed = got
+    duties_file = settings.duties.config
+    assert config.payload["duties"] == {
+        "file": str(duties_file), "sha256": hashlib.sha256(duties_file.read_bytes()).hexdigest()}
+    assert config.payload["warning_policy"] == {"file": None, "builtin": True}
     assert (start.payload["sha256"], start.payload["when"]) == (good, "start")
     assert start.payload["enterprises"] == 2
     assert (refused.payload["sha256"], refused.payload["when"]) == (bad, "reload")
