@@ -24,6 +24,8 @@ from hazmon.domain.registry import Registry
 MIN_PLAUSIBLE_MS = 946_684_800_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
+MAX_SEQ = 2**63  # seq is below this
+
 
 class Reason(StrEnum):
     # whole payload
@@ -179,9 +181,12 @@ class Decoder:
             )
         data, readings = self._batch(payload)
         seq = data.get("seq")
-        if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool) or seq < 0):
+        # Below 2^63: the sequence state is saved as JSON of 64-bit integers (a larger seq
+        # once stopped the service when the gap state was written).
+        if seq is not None and (not isinstance(seq, int) or isinstance(seq, bool)
+                                or not 0 <= seq < MAX_SEQ):
             raise BatchRejected(
-                Reason.WRONG_SHAPE, f"seq {_short(seq)} must be a non-negative integer"
+                Reason.WRONG_SHAPE, f"seq {_short(seq)} must be an integer from 0 to 2^63 - 1"
             )
         out.seq = seq
         simulated = data.get("simulated", False)
