@@ -21,10 +21,12 @@ class CallerRights(BaseModel):
     scope: str
     actions: list[Action] = Field(description="the actions this role may take "
                                               "(the table in force, http.rights)")
+    warnings: bool = Field(description="whether the warning part runs (/warnings answers)")
 
 
 @router.get("/me", summary="The caller: its token, role, scope and rights")
 async def me(ctx: Ctx, principal: CurrentPrincipal) -> CallerRights:
     actions = [a for a in Action if ctx.rights.may(principal.role, a)]
     return CallerRights(token_id=principal.token_id, name=principal.name,
-                        role=principal.role, scope=principal.scope, actions=actions)
+                        role=principal.role, scope=principal.scope, actions=actions,
+                        warnings=ctx.warnings is not None)

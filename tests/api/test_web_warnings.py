@@ -194,3 +194,29 @@ async def test_feedback_onsite_check_and_close_on_the_page(
     await page.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
     assert phone.errors == []
     await phone.page.context.close()
+
+
+async def test_the_overview_map_is_coloured_by_open_warning_level(
+        chromium: Browser, site: Site, tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    w = await open_page(chromium, WIDTH, HEIGHT)
+    page = w.page
+    await page.goto(site.base + "/")
+    await page.fill("#login-token", site.tokens["province"])
+    await page.click("#login-ok")
+    await expect(page.locator("body")).to_have_attribute("data-ready", "1")
+    the_map = page.locator("#map")
+    await expect(the_map).to_have_attribute("data-mode", "warning")
+    await expect(the_map).to_have_attribute("data-colours", "#d32f2f")  # its 红 warning
+    await expect(page.locator("#legend-warning")).to_be_visible()
+    card = "#hs-grid .hs-card[data-hs='{}'] .wn-level"
+    await expect(page.locator(card.format(f"{ENT}/MHS-01"))).to_have_text("红色预警")
+    await expect(page.locator(card.format(f"{ENT2}/MHS-02"))).to_have_count(0)
+    await page.screenshot(path=str(tmp_path / "map-warnings.png"))
+    await page.click("#map-mode button[data-mode=alarm]")
+    await expect(the_map).to_have_attribute("data-mode", "alarm")
+    await expect(the_map).to_have_attribute("data-colours", "#2a9d8f")  # it has no alarm
+    await expect(page.locator("#legend-alarm")).to_be_visible()
+    assert w.errors == []
+    await w.page.context.close()

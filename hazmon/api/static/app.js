@@ -82,8 +82,8 @@ async function loadRegistry() {
 }
 
 async function start() {
-  const { role, scope, actions } = await api.get('/me');
-  state.principal = { role, scope, actions: new Set(actions) };
+  const { role, scope, actions, warnings } = await api.get('/me');
+  state.principal = { role, scope, actions: new Set(actions), warnings };
   $('#scope').textContent = `${ROLE[role] || role}监测中心 · 辖区 ${scope}`;
   await loadRegistry();
   await alarms.load();

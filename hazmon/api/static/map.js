@@ -1,6 +1,7 @@
 // 一张图: the centre's province on one map (Apache ECharts, vendored with its boundary data
 // under vendor/, see vendor/README.md), each enterprise's hazard sources placed at its
-// location and coloured by their worst open alarm, sized by their most severe tier.
+// location and coloured by their gravest open warning (预警 红/橙/黄/蓝) or, switched, by their
+// worst open alarm; sized by their most severe tier.
 // Sites closer than a marker's width are drawn as one cluster (a count, in the colour of
 // its worst alarm) until zoomed apart, so nothing overlaps; names are shown where they fit
 // and always in the tooltip. No tiles and nothing from another origin: the page runs on a
@@ -16,6 +17,12 @@ export const PROVINCE_MAPS = { 32: '江苏省' };
 const COLOR = {
   critical: '#e5383b', high: '#f77f00', medium: '#f4c430', low: '#3a86ff', none: '#2a9d8f',
 };
+// The warning levels' colours, as the 预警 view's badges; 'none': no open warning.
+const WARN_COLOR = { red: '#d32f2f', orange: '#f57c00', yellow: '#fbc02d', blue: '#1976d2',
+  none: '#2a9d8f' };
+const WARN_RANK = { red: 0, orange: 1, yellow: 2, blue: 3 };
+export const WARN_LABEL = { red: '红色预警', orange: '橙色预警', yellow: '黄色预警', blue: '蓝色预警' };
+const graver = (a, b) => ((WARN_RANK[a] ?? 9) <= (WARN_RANK[b] ?? 9) ? a : b);
 const SIZE = { 1: 22, 2: 18, 3: 15, 4: 12 }; // by tier: a tier-1 site stands out
 const CLUSTER_PX = 22; // sites nearer than this on screen are drawn as one cluster
 const CLUSTER_ZOOM = 3; // a click on a cluster zooms by this much around it
@@ -52,28 +59,38 @@ export function shortName(name) {
 
 const worse = (a, b) => ((PRIORITY_RANK[a] ?? 9) <= (PRIORITY_RANK[b] ?? 9) ? a : b);
 
-/** One site per located enterprise: its listed hazard sources, worst alarm, top tier. */
-function sitesOf(list, state) {
+/**
+ * One site per located enterprise: its listed hazard sources, worst alarm, gravest open
+ * warning (`warnings`: "enterprise/hazard source" -> level, "enterprise/" for the
+ * enterprise's own), top tier.
+ */
+function sitesOf(list, state, warnings) {
   const by = new Map();
   for (const x of list) {
     let site = by.get(x.enterprise);
     if (!site) {
       const e = state.enterprises.get(x.enterprise) || {};
       site = { code: x.enterprise, name: state.entName(x.enterprise), region: e.region || x.region || '',
-        location: e.location, prio: 'none', tier: null, hss: [], open: 0, sim: state.isSim(x.enterprise) };
+        location: e.location, prio: 'none', tier: null, hss: [], open: 0, sim: state.isSim(x.enterprise),
+        warn: warnings.get(`${x.enterprise}/`) || 'none' };
       by.set(x.enterprise, site);
     }
+    const warn = warnings.get(`${x.enterprise}/${x.code}`) || 'none';
+    site.warn = graver(warn, site.warn);
     site.prio = worse(prioOf(x.worst_alarm), site.prio);
     if (x.tier && (!site.tier || x.tier < site.tier)) site.tier = x.tier;
-    site.hss.push(x);
+    site.hss.push({ ...x, warn });
     site.open += x.open_alarms || 0;
   }
   return [...by.values()];
 }
 
+/** The rank a site is coloured and ordered by: its warning, or its alarm. */
+const rankOf = (s, mode) => (mode === 'warning' ? WARN_RANK[s.warn] : PRIORITY_RANK[s.prio]) ?? 9;
+
 /** Greedy clustering in screen pixels, worst sites first so they anchor their cluster. */
-function cluster(chart, sites) {
-  const order = [...sites].sort((a, b) => (PRIORITY_RANK[a.prio] ?? 9) - (PRIORITY_RANK[b.prio] ?? 9)
+function cluster(chart, sites, mode) {
+  const order = [...sites].sort((a, b) => rankOf(a, mode) - rankOf(b, mode)
     || (a.tier || 9) - (b.tier || 9));
   const groups = [];
   for (const s of order) {
@@ -91,8 +108,10 @@ function siteTip(s) {
   return h('div', { class: 'map-tip' },
     h('b', {}, s.name), s.sim && h('span', { class: 'sim' }, '模拟'),
     h('div', { class: 'muted' }, `${s.region} · ${tierLabel(s.tier)} · 未关闭报警 ${s.open}`),
+    s.warn !== 'none' && h('div', { class: `tip-warn wn-${s.warn}` }, `未消警：${WARN_LABEL[s.warn]}`),
     ...s.hss.map((x) => h('div', { class: `tip-hs p-${prioOf(x.worst_alarm)}` }, h('i'),
-      `${x.name}：${x.worst_alarm ? `${PRIORITY[prioOf(x.worst_alarm)]} · ${x.worst_alarm.message}` : '运行正常'}`)));
+      `${x.name}：${x.worst_alarm ? `${PRIORITY[prioOf(x.worst_alarm)]} · ${x.worst_alarm.message}` : '运行正常'}`,
+      x.warn !== 'none' ? ` · ${WARN_LABEL[x.warn]}` : '')));
 }
 
 function clusterTip(g) {
@@ -103,7 +122,7 @@ function clusterTip(g) {
     g.sites.length > shown.length && h('div', { class: 'muted' }, `另有 ${g.sites.length - shown.length} 家`));
 }
 
-function point(g) {
+function point(g, mode) {
   const lead = g.sites[0]; // the worst: the clusters are built worst first
   const one = g.sites.length === 1;
   const [lon, lat] = one ? [lead.location.lon, lead.location.lat]
@@ -116,8 +135,10 @@ function point(g) {
     enterprise: one ? lead.code : null,
     enterprises: g.sites.map((s) => s.code),
     prio: lead.prio,
+    warn: lead.warn,
     symbolSize: one ? SIZE[lead.tier] || 12 : Math.min(40, 22 + 3 * g.sites.length),
-    itemStyle: { color: COLOR[lead.prio], borderColor: '#fff', borderWidth: one ? 2 : 3 },
+    itemStyle: { color: mode === 'warning' ? WARN_COLOR[lead.warn] : COLOR[lead.prio],
+      borderColor: '#fff', borderWidth: one ? 2 : 3 },
     label: one
       ? { show: true, position: 'right', formatter: '{b}', color: '#e6edf5', fontSize: 13,
         textBorderColor: '#0d1520', textBorderWidth: 3 }
@@ -138,20 +159,24 @@ export function createMap(el, note, onPick) {
   let province = null;
   let frame = 0;
   let tips = []; // the tooltip of each point of the 'sites' series, by data index
+  let mode = 'alarm'; // what the markers are coloured by: 'warning' or 'alarm'
 
   function redrawPoints() {
     frame = 0;
     if (chart.isDisposed()) return;
-    const groups = cluster(chart, sites);
-    const data = groups.map(point);
+    const groups = cluster(chart, sites, mode);
+    const data = groups.map((g) => point(g, mode));
     tips = groups.map((g) => (g.sites.length === 1 ? siteTip(g.sites[0]) : clusterTip(g)));
-    const alerting = data.filter((d) => d.prio === 'critical' || d.prio === 'high');
+    const alerting = data.filter((d) => (mode === 'warning' ? d.warn === 'red' || d.warn === 'orange'
+      : d.prio === 'critical' || d.prio === 'high'));
     chart.setOption({ series: [
       { id: 'sites', data },
       { id: 'alerting', data: alerting.map((d) => ({ ...d, label: { show: false } })) },
     ] });
     el.dataset.sites = String(sites.length);
     el.dataset.markers = String(data.length);
+    el.dataset.mode = mode;
+    el.dataset.colours = data.map((d) => d.itemStyle.color).join(' '); // what is shown, for checks
   }
 
   const later = () => { if (!frame) frame = requestAnimationFrame(redrawPoints); };
@@ -210,8 +235,13 @@ export function createMap(el, note, onPick) {
       chart.setOption({ geo: { center: null, zoom: 1 } });
       later();
     },
-    async draw(list, state) {
-      const all = sitesOf(list, state);
+    /** Colour by 'warning' or 'alarm' from the next draw on (redrawn at once if drawn). */
+    colourBy(m) {
+      mode = m;
+      if (province) redrawPoints();
+    },
+    async draw(list, state, warnings = new Map()) {
+      const all = sitesOf(list, state, warnings);
       sites = all.filter((s) => s.location);
       note.replaceChildren();
       const unlocated = all.filter((s) => !s.location);
