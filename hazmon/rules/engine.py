@@ -285,8 +285,8 @@ class RulesEngine:
                 if per_min is not None:
                     self._step_rates(sensor, per_min, ts, sim, out)
             if sensor.trend is not None:
-                ts_arr, vs_arr = window.last(ms(sensor.trend.window_s))
-                fit = trend.fit_line(ts_arr, vs_arr, window.base_ms)  # one fit, both targets
+                ts_w, vs_w = window.recent(ms(sensor.trend.window_s))
+                fit = trend.fit_line(ts_w, vs_w, window.base_ms)  # one fit, both targets
                 self._step_trends(sensor, fit, ts, sim, out)
 
     def _step_thresholds(

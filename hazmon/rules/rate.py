@@ -11,9 +11,9 @@ when the rate falls below `CLEAR_RATIO` of its limit (a deadband in rate terms).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
-
-import numpy as np
 
 from hazmon.domain.registry import SensorInfo
 from hazmon.domain.signal import AlarmSignal, Category
@@ -21,7 +21,7 @@ from hazmon.rules import messages
 from hazmon.rules.change import Change
 from hazmon.rules.kind import SensorKind, sensor_signal
 from hazmon.rules.priority import Severity
-from hazmon.rules.window import F64, SampleWindow, Times
+from hazmon.rules.window import SampleWindow
 
 if TYPE_CHECKING:
     from hazmon.rules.sensor import SensorState
@@ -53,17 +53,36 @@ class Rate:
         self.value = 0.0  # the rate (units/min) that last changed the state
 
 
-def theil_sen_per_s(ts_ms: Times, values: F64) -> float:
-    """Median of the pairwise slopes, units per second (samples in time order)."""
-    dt = np.subtract.outer(ts_ms, ts_ms)  # dt[i, j] = t_i - t_j
-    later = dt > 0
-    slopes = np.subtract.outer(values, values)[later] / dt[later]
-    return float(np.median(slopes)) * 1000.0
+def theil_sen_per_s(ts_ms: Sequence[float], values: Sequence[float]) -> float:
+    """Median of the pairwise slopes, units per second (samples in time order).
+
+    Plain loops over at most 64 samples: numpy's per-call overhead on arrays this small
+    (`subtract.outer`, masks, `median`) cost tens of µs; the loops do the same IEEE
+    operations (one subtraction each, one division, the mean of the middle two), so the
+    result is bit for bit what the numpy version gave (tests/rules/test_numerics.py)."""
+    n = len(ts_ms)
+    t = [float(x) for x in ts_ms]  # int or float in, exact either way (|t| < 2**53)
+    v = [float(x) for x in values]
+    slopes: list[float] = []
+    for i in range(1, n):
+        ti = t[i]
+        vi = v[i]
+        for j in range(i):
+            dt = ti - t[j]
+            if dt > 0.0:
+                slopes.append((vi - v[j]) / dt)
+    m = len(slopes)
+    if m == 0:
+        return math.nan
+    slopes.sort()
+    mid = m // 2
+    median = slopes[mid] if m % 2 else (slopes[mid - 1] + slopes[mid]) / 2.0
+    return median * 1000.0
 
 
 def rate_per_min(window: SampleWindow, window_ms: int) -> float | None:
     """Rate over the last `window_ms`, units per minute; None without enough data."""
-    ts, vs = window.last(window_ms)
+    ts, vs = window.recent(window_ms)
     if len(ts) < 3 or ts[-1] - ts[0] < _MIN_SPAN * window_ms:
         return None
     return theil_sen_per_s(ts, vs) * 60.0
