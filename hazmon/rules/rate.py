@@ -11,14 +11,13 @@ when the rate falls below `CLEAR_RATIO` of its limit (a deadband in rate terms).
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from hazmon.domain.registry import SensorInfo
 from hazmon.domain.signal import AlarmSignal, Category
 from hazmon.rules import messages
 from hazmon.rules.change import Change
+from hazmon.rules.fits import theil_sen_per_s as theil_sen_per_s  # re-exported
 from hazmon.rules.kind import SensorKind, sensor_signal
 from hazmon.rules.priority import Severity
 from hazmon.rules.window import SampleWindow
@@ -51,33 +50,6 @@ class Rate:
         self.limit_per_min = limit_per_min
         self.active = False
         self.value = 0.0  # the rate (units/min) that last changed the state
-
-
-def theil_sen_per_s(ts_ms: Sequence[float], values: Sequence[float]) -> float:
-    """Median of the pairwise slopes, units per second (samples in time order).
-
-    Plain loops over at most 64 samples: numpy's per-call overhead on arrays this small
-    (`subtract.outer`, masks, `median`) cost tens of µs; the loops do the same IEEE
-    operations (one subtraction each, one division, the mean of the middle two), so the
-    result is bit for bit what the numpy version gave (tests/rules/test_numerics.py)."""
-    n = len(ts_ms)
-    t = [float(x) for x in ts_ms]  # int or float in, exact either way (|t| < 2**53)
-    v = [float(x) for x in values]
-    slopes: list[float] = []
-    for i in range(1, n):
-        ti = t[i]
-        vi = v[i]
-        for j in range(i):
-            dt = ti - t[j]
-            if dt > 0.0:
-                slopes.append((vi - v[j]) / dt)
-    m = len(slopes)
-    if m == 0:
-        return math.nan
-    slopes.sort()
-    mid = m // 2
-    median = slopes[mid] if m % 2 else (slopes[mid - 1] + slopes[mid]) / 2.0
-    return median * 1000.0
 
 
 def rate_per_min(window: SampleWindow, window_ms: int) -> float | None:

@@ -26,15 +26,15 @@ The target is high_high (low_low); a sensor without one is predicted against hig
 from __future__ import annotations
 
 import functools
-import math
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final
 
 from hazmon.domain.registry import SensorInfo
 from hazmon.domain.signal import AlarmSignal, Category
 from hazmon.rules import messages
 from hazmon.rules.change import Change
+from hazmon.rules.fits import Fit as Fit  # re-exported: the engine and tests use trend.*
+from hazmon.rules.fits import fit_line as fit_line
 from hazmon.rules.kind import SensorKind, sensor_signal
 from hazmon.rules.priority import Severity
 from hazmon.rules.threshold import LEVELS, is_high
@@ -48,59 +48,6 @@ _NONE: Final = Change.NONE
 
 _CLEAR_T_FACTOR: Final = 0.5
 _CLEAR_HORIZON_FACTOR: Final = 2.0
-
-
-class Fit(NamedTuple):
-    n: int
-    slope_per_s: float
-    level: float  # fitted value at the newest sample
-    t_stat: float  # slope / standard error (±inf for a perfect line, 0 for a flat one)
-    at_ms: int  # time of the newest sample
-
-
-def fit_line(ts_ms: Sequence[float], values: Sequence[float], base_ms: int = 0) -> Fit | None:
-    """Least-squares line; None when fewer than three samples or no time spread. Times
-    are ms after `base_ms` (a window's offsets) or absolute with the default 0.
-
-    Plain loops over at most 64 samples, the same centred two-pass formulas as the numpy
-    version they replaced (numpy's call overhead dominated on arrays this small). The
-    sums are taken in order, where numpy summed pairwise and BLAS in SIMD lanes, so
-    results differ in the last bits (bounded in tests/rules/test_numerics.py)."""
-    n = len(ts_ms)
-    if n < 3:
-        return None
-    newest = float(ts_ms[n - 1])
-    xs = [(float(t) - newest) * 0.001 for t in ts_ms]  # seconds, newest at 0
-    ys = [float(y) for y in values]
-    sx = 0.0
-    sy = 0.0
-    for i in range(n):
-        sx += xs[i]
-        sy += ys[i]
-    xm = sx / n
-    ym = sy / n
-    sxx = 0.0
-    sxy = 0.0
-    for i in range(n):
-        dx = xs[i] - xm
-        sxx += dx * dx
-        sxy += dx * ys[i]  # Σdx = 0, so centring y is unnecessary
-    if sxx <= 0.0:
-        return None
-    b = sxy / sxx
-    level = ym - b * xm
-    ss = 0.0
-    for i in range(n):
-        r = ys[i] - (level + b * xs[i])
-        ss += r * r
-    s2 = ss / (n - 2)
-    se = math.sqrt(s2 / sxx)
-    # The residual of an exact line is rounding noise; scale-aware test for "no noise".
-    if se <= 1e-12 * max(1.0, abs(ym)):
-        t = 0.0 if b == 0.0 else math.copysign(math.inf, b)
-    else:
-        t = b / se
-    return Fit(n, b, level, t, base_ms + int(ts_ms[n - 1]))
 
 
 def seconds_to_cross(fit: Fit, limit: float, high: bool) -> float | None:

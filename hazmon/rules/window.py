@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 from array import array
 from bisect import bisect_left
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -260,17 +261,21 @@ class SampleWindow:
 
 
 # --- cold path: the samples in a sensor's snapshot entry ---------------------------------
+# Read untyped: compiled, `sensor.window` would be checked to be this very class, and the
+# tests run the engine with the numpy window of before in its place.
+_window_of: Final = attrgetter("window")
 
 
 def dump(sensor: SensorState) -> list[list[Any]] | None:
-    window = sensor.window
+    window: Any = _window_of(sensor)
     return list(window.to_lists()) if window is not None and len(window) else None
 
 
 def load(sensor: SensorState, saved: list[list[Any]] | None) -> None:
-    if sensor.window is not None and saved is not None:
+    window: Any = _window_of(sensor)
+    if window is not None and saved is not None:
         ts, vs = saved
-        sensor.window.load(ts, vs)
+        window.load(ts, vs)
 
 
 def _holds(sensor: SensorState, rule: str) -> bool | None:
