@@ -26,7 +26,7 @@ MODULES = (
     "hazmon/rules/window.py",
     "hazmon/rules/fits.py",
 )
-GROUP = "hazmon._native"  # the shared runtime library: hazmon/_native__mypyc.*.so
+GROUP = "hazmon.rules._native"  # shared runtime: hazmon/rules/_native__mypyc.*.so (its layer)
 STAMP = ROOT / "hazmon" / "_native.sha256"  # the sources the built files were built from
 
 
