@@ -166,8 +166,8 @@ def workload(seed: int, reg: Registry) -> list[tuple[str, Any]]:
     drift = dict.fromkeys(tags, 0.0)
     late: list[Reading] = []
     t = T0
-    outage = rng.randint(3000, 5000)
-    for step in range(9000):
+    outage = rng.randint(2000, 4000)
+    for step in range(6000):
         t += rng.choice([500, 1000, 1000, 2000])
         if step == outage:
             events.append(("gw", (False, t)))
