@@ -17,6 +17,13 @@ command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || need+=
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ -d /usr/share/fonts/opentype/noto ] || need+=(fonts-noto-cjk)
 python3 -m venv --help >/dev/null 2>&1 || need+=(python3-venv)
+# The hot modules are compiled with mypyc (scripts/build_native.py) when a C compiler and
+# Python's headers are there; HAZMON_PURE=1 skips that and hazmon runs as pure Python.
+if [ "${HAZMON_PURE:-0}" != 1 ]; then
+  command -v gcc >/dev/null 2>&1 || need+=(gcc)
+  pyinc=$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+  [ -f "$pyinc/Python.h" ] || need+=(python3-dev)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
@@ -39,4 +46,17 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e '.[dev]'
   echo "$want" > "$stamp"
+fi
+
+if [ "${HAZMON_PURE:-0}" = 1 ]; then
+  .venv/bin/python scripts/build_native.py --clean
+else
+  if [ ! -f hazmon/_native.sha256 ] || ! .venv/bin/python scripts/build_native.py --check; then
+    echo "bootstrap: compiling the hot modules (mypyc)" >&2
+    if ! .venv/bin/python scripts/build_native.py; then
+      # Pure Python is a complete fallback: the .py files stay the source.
+      .venv/bin/python scripts/build_native.py --clean
+      echo "bootstrap: compiling failed; hazmon runs as pure Python" >&2
+    fi
+  fi
 fi

@@ -126,8 +126,16 @@ class RulesEngine:
     def evaluate_many(self, readings: Iterable[Reading]) -> list[AlarmSignal]:
         """Evaluate a batch in time order (so disorder inside a batch is not "late")."""
         out: list[AlarmSignal] = []
+        # `evaluate` inlined: a list per reading and a call less, ~0.3 µs of ~3 per reading.
+        by_id, evaluate = self._by_id, self._evaluate
         for r in sorted(readings, key=_by_ts):
-            out.extend(self.evaluate(r))
+            info = r.sensor
+            sensor = by_id.get(id(info))
+            if sensor is None or sensor.info is not info:
+                sensor = self._sensors.get((info.enterprise.code, info.sensor.tag))
+                if sensor is None:
+                    continue
+            evaluate(sensor, r, out)
         return out
 
     def gateway_status(self, enterprise: str, online: bool, ts_ms: int) -> list[AlarmSignal]:
@@ -291,8 +299,8 @@ class RulesEngine:
                 if per_min is not None:
                     self._step_rates(sensor, per_min, ts, sim, out)
             if sensor.trend is not None:
-                ts_arr, vs_arr = window.last(ms(sensor.trend.window_s))
-                fit = trend.fit_line(ts_arr, vs_arr, window.base_ms)  # one fit, both targets
+                ts_w, vs_w = window.recent(ms(sensor.trend.window_s))
+                fit = trend.fit_line(ts_w, vs_w, window.base_ms)  # one fit, both targets
                 self._step_trends(sensor, fit, ts, sim, out)
 
     def _step_thresholds(

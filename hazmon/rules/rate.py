@@ -13,15 +13,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-import numpy as np
-
 from hazmon.domain.registry import SensorInfo
 from hazmon.domain.signal import AlarmSignal, Category
 from hazmon.rules import messages
 from hazmon.rules.change import Change
+from hazmon.rules.fits import theil_sen_per_s as theil_sen_per_s  # re-exported
 from hazmon.rules.kind import SensorKind, sensor_signal
 from hazmon.rules.priority import Severity
-from hazmon.rules.window import F64, SampleWindow, Times
+from hazmon.rules.window import SampleWindow
 
 if TYPE_CHECKING:
     from hazmon.rules.sensor import SensorState
@@ -53,17 +52,9 @@ class Rate:
         self.value = 0.0  # the rate (units/min) that last changed the state
 
 
-def theil_sen_per_s(ts_ms: Times, values: F64) -> float:
-    """Median of the pairwise slopes, units per second (samples in time order)."""
-    dt = np.subtract.outer(ts_ms, ts_ms)  # dt[i, j] = t_i - t_j
-    later = dt > 0
-    slopes = np.subtract.outer(values, values)[later] / dt[later]
-    return float(np.median(slopes)) * 1000.0
-
-
 def rate_per_min(window: SampleWindow, window_ms: int) -> float | None:
     """Rate over the last `window_ms`, units per minute; None without enough data."""
-    ts, vs = window.last(window_ms)
+    ts, vs = window.recent(window_ms)
     if len(ts) < 3 or ts[-1] - ts[0] < _MIN_SPAN * window_ms:
         return None
     return theil_sen_per_s(ts, vs) * 60.0

@@ -26,18 +26,18 @@ The target is high_high (low_low); a sensor without one is predicted against hig
 from __future__ import annotations
 
 import functools
-import math
 import sys
-from typing import TYPE_CHECKING, Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final
 
 from hazmon.domain.registry import SensorInfo
 from hazmon.domain.signal import AlarmSignal, Category
 from hazmon.rules import messages
 from hazmon.rules.change import Change
+from hazmon.rules.fits import Fit as Fit  # re-exported: the engine and tests use trend.*
+from hazmon.rules.fits import fit_line as fit_line
 from hazmon.rules.kind import SensorKind, sensor_signal
 from hazmon.rules.priority import Severity
 from hazmon.rules.threshold import LEVELS, is_high
-from hazmon.rules.window import F64, Times
 
 if TYPE_CHECKING:
     from hazmon.rules.sensor import SensorState
@@ -48,39 +48,6 @@ _NONE: Final = Change.NONE
 
 _CLEAR_T_FACTOR: Final = 0.5
 _CLEAR_HORIZON_FACTOR: Final = 2.0
-
-
-class Fit(NamedTuple):
-    n: int
-    slope_per_s: float
-    level: float  # fitted value at the newest sample
-    t_stat: float  # slope / standard error (±inf for a perfect line, 0 for a flat one)
-    at_ms: int  # time of the newest sample
-
-
-def fit_line(ts_ms: Times, values: F64, base_ms: int = 0) -> Fit | None:
-    """Least-squares line; None when fewer than three samples or no time spread. Times
-    are ms after `base_ms` (a window's offsets) or absolute with the default 0."""
-    n = len(ts_ms)
-    if n < 3:
-        return None
-    x = (ts_ms - ts_ms[-1]) * 0.001  # seconds, newest at 0 (keeps the sums well scaled)
-    dx = x - x.mean()
-    sxx = float(dx @ dx)
-    if sxx <= 0.0:
-        return None
-    ym = float(values.mean())
-    b = float(dx @ values) / sxx  # Σdx = 0, so centring y is unnecessary
-    level = ym - b * float(x.mean())
-    resid = values - (level + b * x)
-    s2 = float(resid @ resid) / (n - 2)
-    se = math.sqrt(s2 / sxx)
-    # The residual of an exact line is rounding noise; scale-aware test for "no noise".
-    if se <= 1e-12 * max(1.0, abs(ym)):
-        t = 0.0 if b == 0.0 else math.copysign(math.inf, b)
-    else:
-        t = b / se
-    return Fit(n, b, level, t, base_ms + int(ts_ms[-1]))
 
 
 def seconds_to_cross(fit: Fit, limit: float, high: bool) -> float | None:

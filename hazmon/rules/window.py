@@ -7,12 +7,12 @@ the latest value while the older slots stay about `spacing_ms` apart (window / 6
 
 Storage is linear and kept sorted (the oldest slot drops out by a shift when full) rather
 than a wrap-around ring, so a late reading can be inserted in time order and a time range
-is one `searchsorted` away. Both are rare or cheap next to the Python around them.
+is one `bisect` away. Both are rare or cheap next to the Python around them.
 
 Memory is what this module is shaped by: with tens of thousands of sensors, the windows
 are most of the rules engine's footprint. So the windows of one engine live as rows of a
-few large arrays (`WindowPool`, blocks of 256 rows) rather than as two small arrays each
-(which cost a 112-byte array header apiece), and times are stored as int32 milliseconds
+few large flat arrays (`WindowPool`, blocks of 256 rows) rather than as two small arrays
+each (which cost a 64-112-byte header apiece), and times are stored as int32 milliseconds
 after a per-row base rather than as int64/float64: 4 + 8 bytes per slot, 776 bytes per
 sensor. An int32 offset spans 24.8 days; the longest rule window is one day (rulespec),
 so a sample that much older than the newest is of no use to any fit and is dropped.
@@ -23,6 +23,9 @@ the rules see the same numbers as with absolute times.
 from __future__ import annotations
 
 import functools
+from array import array
+from bisect import bisect_left
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
@@ -49,15 +52,16 @@ def _spacing(span_ms: int) -> int:
 
 
 class _Block:
-    """`rows` windows' storage: times as offsets from each row's base, and values."""
+    """`rows` windows' storage: times as offsets from each row's base, and values, row
+    after row in flat arrays (`array.array`: indexing one slot from Python is a few times
+    cheaper than a numpy scalar access, and the bytes per slot are the same)."""
 
     __slots__ = ("base", "ts", "vs")
 
     def __init__(self, rows: int) -> None:
-        # np.zeros: pages are touched (and count in RSS) only once a row is written.
-        self.ts: I32 = np.zeros((rows, CAPACITY), dtype=np.int32)
-        self.vs: F64 = np.zeros((rows, CAPACITY), dtype=np.float64)
-        self.base: npt.NDArray[np.int64] = np.zeros(rows, dtype=np.int64)
+        self.ts: array[int] = array("i", bytes(4 * rows * CAPACITY))
+        self.vs: array[float] = array("d", bytes(8 * rows * CAPACITY))
+        self.base: array[int] = array("q", bytes(8 * rows))
 
 
 class WindowPool:
@@ -93,32 +97,37 @@ class SampleWindow:
 
     @property
     def base_ms(self) -> int:
-        """Epoch ms that the times `last` returns are offsets from."""
-        return int(self._block.base.item(self._row))
+        """Epoch ms that the times `last` and `recent` return are offsets from."""
+        return self._block.base[self._row]
 
     @property
     def newest_ms(self) -> int | None:
-        return self.base_ms + int(self._block.ts.item(self._row, self.n - 1)) if self.n else None
+        if not self.n:
+            return None
+        return self._block.base[self._row] + self._block.ts[self._row * CAPACITY + self.n - 1]
 
     @property
     def nbytes(self) -> int:
         """Bytes of storage this window holds in its pool (its row of each array)."""
         b = self._block
-        return (b.ts.nbytes + b.vs.nbytes + b.base.nbytes) // len(b.base)
+        rows = len(b.base)
+        return (len(b.ts) * b.ts.itemsize + len(b.vs) * b.vs.itemsize
+                + rows * b.base.itemsize) // rows
 
     def add(self, ts_ms: int, value: float) -> bool:
         """Add a sample; True when it took a new slot (the moment worth evaluating)."""
         n = self.n
         b, row = self._block, self._row
+        o = row * CAPACITY  # the row's first slot
+        ts = b.ts
         if n == 0:
             b.base[row] = ts_ms
-            b.ts[row, 0] = 0
-            b.vs[row, 0] = value
+            ts[o] = 0
+            b.vs[o] = value
             self.n = 1
             return True
-        ts = b.ts
-        off = ts_ms - b.base.item(row)
-        last = ts.item(row, n - 1)
+        off = ts_ms - b.base[row]
+        last = ts[o + n - 1]
         if off <= last:
             self._insert_late(ts_ms, value)
             return False
@@ -128,36 +137,38 @@ class SampleWindow:
         vs = b.vs
         # The newest slot floats (is overwritten) until it is a full spacing past the
         # slot before it; only then does a newer reading get a slot of its own.
-        if n >= 2 and last - ts.item(row, n - 2) < self.spacing_ms:
-            ts[row, n - 1] = off
-            vs[row, n - 1] = value
+        if n >= 2 and last - ts[o + n - 2] < self.spacing_ms:
+            ts[o + n - 1] = off
+            vs[o + n - 1] = value
             return False
         if n == CAPACITY:
-            ts[row, :-1] = ts[row, 1:]
-            vs[row, :-1] = vs[row, 1:]
+            ts[o : o + CAPACITY - 1] = ts[o + 1 : o + CAPACITY]
+            vs[o : o + CAPACITY - 1] = vs[o + 1 : o + CAPACITY]
             n -= 1
-        ts[row, n] = off
-        vs[row, n] = value
+        ts[o + n] = off
+        vs[o + n] = value
         self.n = n + 1
         return True
 
     def _drop_older_than(self, oldest_ms: int) -> None:
         """Drop samples before `oldest_ms` and make the oldest kept one the base."""
         b, row, n = self._block, self._row, self.n
+        o = row * CAPACITY
         ts, vs = b.ts, b.vs
-        base = b.base.item(row)
+        base = b.base[row]
         target = oldest_ms - base
         if target <= 0:
             k = 0
         elif target > MAX_SPAN_MS:
             k = n  # every offset is below it
         else:
-            k = int(np.searchsorted(ts[row, :n], target))
+            k = bisect_left(ts, target, o, o + n) - o
         keep = n - k
         if keep:
-            shift = ts.item(row, k)
-            ts[row, :keep] = ts[row, k:n] - shift
-            vs[row, :keep] = vs[row, k:n]
+            shift = ts[o + k]
+            for i in range(keep):
+                ts[o + i] = ts[o + k + i] - shift
+            vs[o : o + keep] = vs[o + k : o + n]
             b.base[row] = base + shift
         self.n = keep
 
@@ -165,50 +176,71 @@ class SampleWindow:
         # Late readings fill gaps in time order; one that lands within the spacing of a
         # neighbour would have been subsampled away had it come on time, so it is dropped.
         b, row, n = self._block, self._row, self.n
+        o = row * CAPACITY
         ts, vs = b.ts, b.vs
-        base = b.base.item(row)
-        if base + ts.item(row, n - 1) - ts_ms > MAX_SPAN_MS:
+        base = b.base[row]
+        if base + ts[o + n - 1] - ts_ms > MAX_SPAN_MS:
             return  # older than any rule window looks back
         if ts_ms < base:
             # Earlier than the base: move the base back to it (offsets stay in int32,
             # since newest − ts_ms is within MAX_SPAN_MS).
-            ts[row, :n] += base - ts_ms
+            moved = base - ts_ms
+            for i in range(o, o + n):
+                ts[i] += moved
             b.base[row] = base = ts_ms
         off = ts_ms - base
-        row_ts = ts[row, :n]
-        pos = int(np.searchsorted(row_ts, off))
-        if pos < n and ts.item(row, pos) - off < self.spacing_ms:
+        pos = bisect_left(ts, off, o, o + n) - o
+        if pos < n and ts[o + pos] - off < self.spacing_ms:
             return
-        if pos > 0 and off - ts.item(row, pos - 1) < self.spacing_ms:
+        if pos > 0 and off - ts[o + pos - 1] < self.spacing_ms:
             return
         if n == CAPACITY:
             if pos == 0:
                 return  # older than everything kept
-            ts[row, : pos - 1] = ts[row, 1:pos]
-            vs[row, : pos - 1] = vs[row, 1:pos]
-            ts[row, pos - 1] = off
-            vs[row, pos - 1] = value
+            ts[o : o + pos - 1] = ts[o + 1 : o + pos]
+            vs[o : o + pos - 1] = vs[o + 1 : o + pos]
+            ts[o + pos - 1] = off
+            vs[o + pos - 1] = value
             return
-        ts[row, pos + 1 : n + 1] = ts[row, pos:n].copy()
-        vs[row, pos + 1 : n + 1] = vs[row, pos:n].copy()
-        ts[row, pos] = off
-        vs[row, pos] = value
+        ts[o + pos + 1 : o + n + 1] = ts[o + pos : o + n]
+        vs[o + pos + 1 : o + n + 1] = vs[o + pos : o + n]
+        ts[o + pos] = off
+        vs[o + pos] = value
         self.n = n + 1
+
+    def _start(self, span_ms: float) -> int:
+        """Index (in the row) of the oldest sample within `span_ms` of the newest."""
+        o = self._row * CAPACITY
+        ts = self._block.ts
+        return bisect_left(ts, ts[o + self.n - 1] - span_ms, o, o + self.n) - o
+
+    def recent(self, span_ms: float) -> tuple[list[int], list[float]]:
+        """The samples within `span_ms` of the newest as lists (the fits' input): times
+        as ms after `base_ms`, and values."""
+        n = self.n
+        if n == 0:
+            return [], []
+        o = self._row * CAPACITY
+        b = self._block
+        start = o + self._start(span_ms)
+        return b.ts[start : o + n].tolist(), b.vs[start : o + n].tolist()
 
     def last(self, span_ms: float) -> tuple[I32, F64]:
         """Views of the samples within `span_ms` of the newest (no copies): times as ms
-        after `base_ms`, and values."""
-        b, row, n = self._block, self._row, self.n
-        ts = b.ts[row, :n]
-        if n == 0:
-            return ts, b.vs[row, :0]
-        start = int(np.searchsorted(ts, b.ts.item(row, n - 1) - span_ms))
-        return ts[start:], b.vs[row, start:n]
+        after `base_ms`, and values, as numpy arrays."""
+        b, n = self._block, self.n
+        o = self._row * CAPACITY
+        start = self._start(span_ms) if n else 0
+        ts: I32 = np.frombuffer(b.ts, dtype=np.int32, count=n - start, offset=4 * (o + start))
+        vs: F64 = np.frombuffer(b.vs, dtype=np.float64, count=n - start,
+                                offset=8 * (o + start))
+        return ts, vs
 
     def to_lists(self) -> tuple[list[int], list[float]]:
-        b, row, n = self._block, self._row, self.n
+        b, n = self._block, self.n
+        o = self._row * CAPACITY
         base = self.base_ms
-        return [base + t for t in b.ts[row, :n].tolist()], b.vs[row, :n].tolist()
+        return [base + t for t in b.ts[o : o + n]], b.vs[o : o + n].tolist()
 
     def load(self, ts: list[int], vs: list[float]) -> None:
         """Refill from a snapshot (keeping the newest points if there are too many)."""
@@ -217,28 +249,33 @@ class SampleWindow:
             newest = pairs[-1][0]
             pairs = [p for p in pairs if newest - p[0] <= MAX_SPAN_MS]
         b, row = self._block, self._row
+        o = row * CAPACITY
         self.n = len(pairs)
         if not pairs:
             return
         base = pairs[0][0]
         b.base[row] = base
         for i, (t, v) in enumerate(pairs):
-            b.ts[row, i] = t - base
-            b.vs[row, i] = v
+            b.ts[o + i] = t - base
+            b.vs[o + i] = v
 
 
 # --- cold path: the samples in a sensor's snapshot entry ---------------------------------
+# Read untyped: compiled, `sensor.window` would be checked to be this very class, and the
+# tests run the engine with the numpy window of before in its place.
+_window_of: Final = attrgetter("window")
 
 
 def dump(sensor: SensorState) -> list[list[Any]] | None:
-    window = sensor.window
+    window: Any = _window_of(sensor)
     return list(window.to_lists()) if window is not None and len(window) else None
 
 
 def load(sensor: SensorState, saved: list[list[Any]] | None) -> None:
-    if sensor.window is not None and saved is not None:
+    window: Any = _window_of(sensor)
+    if window is not None and saved is not None:
         ts, vs = saved
-        sensor.window.load(ts, vs)
+        window.load(ts, vs)
 
 
 def _holds(sensor: SensorState, rule: str) -> bool | None:
