@@ -218,5 +218,14 @@ async def test_the_overview_map_is_coloured_by_open_warning_level(
     await expect(the_map).to_have_attribute("data-mode", "alarm")
     await expect(the_map).to_have_attribute("data-colours", "#2a9d8f")  # it has no alarm
     await expect(page.locator("#legend-alarm")).to_be_visible()
+    # the day's report (通报) of the 预警 view, as the printable page
+    await page.click("#tabs button[data-view=warnings]")
+    async with page.expect_download() as got:
+        await page.click("#wn-report-html")
+    report = await got.value
+    assert report.suggested_filename == "预警处置日报.html"
+    saved = tmp_path / "report.html"
+    await report.save_as(saved)
+    assert "红色预警" in saved.read_text(encoding="utf-8")
     assert w.errors == []
     await w.page.context.close()

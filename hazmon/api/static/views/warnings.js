@@ -3,6 +3,7 @@
 // history, pushes). A regulator reviews it here (通过消警 / 退回 with a reason) and records
 // the 现场核查; an enterprise user files the 处置反馈, each invalid field's Chinese message
 // shown beside its input. Labels come from GET /warnings/labels. Reloaded every 30 s.
+// 下载通报 / 导出 CSV: the report (GET /warnings/report) of the period chosen.
 
 import * as api from '../api.js';
 import { h, time } from '../fmt.js';
@@ -17,6 +18,12 @@ const MARKUP = `
   <label><input type="checkbox" id="wn-overdue"> 仅逾期</label>
   <span class="spacer"></span>
   <span id="wn-count" class="muted"></span>
+  <span class="wn-report" role="group" aria-label="通报">
+    <select id="wn-period" aria-label="通报周期"><option value="day">日报</option>
+      <option value="week">周报</option><option value="month">月报</option></select>
+    <button type="button" class="ghost" id="wn-report-html">下载通报</button>
+    <button type="button" class="ghost" id="wn-report-csv">导出 CSV</button>
+  </span>
 </div>
 <section class="panel">
   <table class="table" id="wn-list"><thead><tr><th>等级</th><th>企业 / 对象</th><th>原因</th>
@@ -189,6 +196,24 @@ async function init(ctx) {
   if (selected) await showDetail(ctx, selected).catch(() => { selected = null; });
 }
 
+/** The report (通报) of the caller's scope for the chosen period, as a file: the printable
+ * page (opened from the downloads, it prints on A4) or the CSV. */
+async function downloadReport(ctx, format) {
+  const period = $('#wn-period', root).value;
+  const params = new URLSearchParams({ period, format });
+  if (ctx.state.filters.region) params.set('region', ctx.state.filters.region);
+  const r = await fetch(`/api/v1/warnings/report?${params}`,
+    { headers: { Authorization: `Bearer ${api.token.get()}` } });
+  if (!r.ok) throw new api.ApiError(r.status, null);
+  const url = URL.createObjectURL(await r.blob());
+  const name = { day: '日报', week: '周报', month: '月报' }[period];
+  const a = h('a', { href: url, download: `预警处置${name}.${format}` });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
 export default {
   id: 'warnings',
   title: '预警',
@@ -201,6 +226,10 @@ export default {
     }
     $('#wn-overdue', el).addEventListener('change', (ev) => { filter.overdue = ev.target.checked; reload('加载预警'); });
     wireForms(ctx);
+    for (const format of ['html', 'csv']) {
+      $(`#wn-report-${format}`, el).addEventListener('click',
+        () => downloadReport(ctx, format).catch((e) => ctx.failed(e, '下载通报')));
+    }
     init(ctx).catch((e) => ctx.failed(e, '加载预警'));
     timer = setInterval(() => reload('刷新预警'), REFRESH_MS);
   },
