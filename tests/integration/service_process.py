@@ -86,7 +86,12 @@ class ServiceProcess:
             self.proc.wait(10)
 
     async def get(self, path: str) -> Any:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as http:
+        """GET with the province token (made on first use): /health's detail and /metrics
+        need the metrics right, which the province has by default."""
+        if not self.token:
+            await self.create_token()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}",
+                                     headers={"Authorization": f"Bearer {self.token}"}) as http:
             r = await http.get(path)
             r.raise_for_status()
             return r.json()
@@ -106,28 +111,35 @@ class ServiceProcess:
             expect=lambda r: r["state"] not in ("waiting", "running"))
         return done
 
-    async def create_token(self) -> str:
-        """A province token for all of Jiangsu (32) in the service's own alarm database."""
+    async def create_token(self, role: str = "province", scope: str = "32") -> str:
+        """A token in the service's own alarm database: by default the province's, for all
+        of Jiangsu (32), kept as `self.token`; a plant's (role enterprise) for its actions
+        on alarms (the enterprise acknowledges and shelves, hazmon.api.rights)."""
         data = Path(self.config["data_dir"])
         os.makedirs(data, exist_ok=True)
         tokens = await TokenStore.open_url(f"sqlite:///{data / 'alarms.db'}")
         try:
-            token, _ = await tokens.create("province", "32", "值班员", wall_ms())
+            token, _ = await tokens.create(role, scope, "值班员", wall_ms())
         finally:
             await tokens.close()
-        self.token = token
+        if role == "province":
+            self.token = token
         return token
 
-    async def api(self, method: str, path: str, body: Any = None) -> Any:
+    async def api(self, method: str, path: str, body: Any = None,
+                  token: str | None = None) -> Any:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}",
-                                     headers={"Authorization": f"Bearer {self.token}"}
+                                     headers={"Authorization": f"Bearer {token or self.token}"}
                                      ) as http:
             r = await http.request(method, f"/api/v1{path}", json=body)
             assert r.status_code < 300, (r.status_code, r.text)
             return r.json()
 
     async def metric(self, name: str) -> float:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as http:
+        if not self.token:
+            await self.create_token()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}",
+                                     headers={"Authorization": f"Bearer {self.token}"}) as http:
             text = (await http.get("/metrics")).text
         for line in text.splitlines():
             if line.startswith(f"{name} "):
