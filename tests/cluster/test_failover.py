@@ -64,10 +64,11 @@ class Instance:
     def __init__(self, name: str, tmp: Path, base: dict[str, Any]) -> None:
         self.name = name
         self.port = free_port()
+        self.ops_port = free_port()  # /health's detail without a token, on loopback
         self.config = tmp / f"{name}.yaml"
         self.log = tmp / f"{name}.log"
-        cfg = {**base, "data_dir": str(tmp / name), "http": {"host": "127.0.0.1",
-                                                             "port": self.port}}
+        cfg = {**base, "data_dir": str(tmp / name), "http": {
+            "host": "127.0.0.1", "port": self.port, "ops_port": self.ops_port}}
         cfg["cluster"] = {**base["cluster"], "instance": name}
         self.config.write_text(yaml.safe_dump(cfg, allow_unicode=True))
         self.proc: subprocess.Popen[bytes] | None = None
@@ -81,7 +82,7 @@ class Instance:
 
     async def health(self) -> dict[str, Any]:
         try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.port}") as http:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{self.ops_port}") as http:
                 body: dict[str, Any] = (await http.get("/health", timeout=5)).json()
                 return body
         except httpx.HTTPError:

@@ -96,8 +96,8 @@ async def test_partitions_split_evaluate_apart_and_are_taken_over(
                        what="both readings stored")
         # any instance's API answers for both: presence is shared through the database
         for svc in (a, b):
-            async with httpx.AsyncClient(
-                    base_url=f"http://127.0.0.1:{svc.http_port}") as http:
+            async with httpx.AsyncClient(  # the operations listener: /health in detail
+                    base_url=f"http://127.0.0.1:{svc.ops_port}") as http:
                 h = (await http.get("/health")).json()
             assert h["cluster"]["instance"] == svc.cluster.instance
             cl = svc.cluster

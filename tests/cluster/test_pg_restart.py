@@ -66,7 +66,7 @@ async def test_postgres_restart_mid_stream_loses_no_reading_and_no_alarm(
                              alarms={"db_url": db_url, "notify_poll_s": 0.2})
     feed = Feed(mosquitto.port)
     async with running(settings) as svc:
-        http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.http_port}")
+        http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{svc.ops_port}")  # /health detail
         task = asyncio.create_task(feed.run())
         await wait_for(lambda: count_points(influxdb.url, unique), expect=lambda n: n >= 20,
                        what="readings before the restart")
