@@ -30,7 +30,7 @@ from tests.support import ENT, ENT2
 
 # Without Playwright the browser fixture reports it (fails under CI, skips elsewhere).
 with contextlib.suppress(ImportError):
-    from playwright.async_api import Browser, Page, expect
+    from playwright.async_api import Browser, Locator, Page, expect
 
 pytestmark = pytest.mark.integration
 __all__ = ["browser"]  # the fixture, from the page's own browser tests
@@ -89,7 +89,7 @@ async def sign_in(page: Page, site: DutySite, role: str) -> None:
     await expect(page.locator("#duty-list tbody tr")).not_to_have_count(0)
 
 
-def error_of(page: Page, path: str) -> object:
+def error_of(page: Page, path: str) -> Locator:
     return page.locator(f'.field-error[data-for="{path}"]')
 
 

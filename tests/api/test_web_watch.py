@@ -73,7 +73,8 @@ async def test_run_state_holds_duty_records_and_the_patrol(
         held = page.locator(f'#hold-list tr[data-hs="{hs}"][data-kind="suppressed"]')
         await expect(held).to_contain_text("换热器泄漏停车")
         kept = await site.duties.store.run_state(ENT, hs)
-        assert kept is not None and kept.state is RunState.STOPPED
+        assert kept is not None
+        assert kept.state is RunState.STOPPED
         assert kept.reason == "换热器泄漏停车"
 
         # a whole source out of service by hand, then back in service
