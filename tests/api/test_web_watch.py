@@ -43,7 +43,7 @@ async def no_overflow(page: Page) -> None:
 @pytest.mark.parametrize("width", [WIDTH, 390])
 async def test_run_state_holds_duty_records_and_the_patrol(
         browser: Browser, store: AlarmStore, tmp_path: Path, width: int) -> None:
-    async with serving(store) as site:
+    async with serving(store, warnings=True) as site:
         w: Watched = await open_page(browser, width, 1000, touch=width < 500)
         page = w.page
         await sign_in(page, site, "enterprise")
@@ -127,7 +127,8 @@ async def test_run_state_holds_duty_records_and_the_patrol(
         await expect(coverage).to_contain_text("已巡查 0%")
         await first.locator(".pt-record").click()
         pt = regulator.locator("#pt-form")
-        await expect(pt.locator('[name="open_warning"]')).to_have_count(1)  # warning.open
+        await pt.locator('[name="open_warning"]').check()  # warning.open, warnings run
+        await pt.locator('[name="level"]').select_option("blue")
         # what the system knows comes pre-set: no commitment filed today
         await expect(pt.locator('[name="check.commitment_filed"]')).not_to_be_checked()
         await pt.locator('[name="check.warnings_handled"]').uncheck()
@@ -140,6 +141,10 @@ async def test_run_state_holds_duty_records_and_the_patrol(
         [record] = await site.duties.store.patrol_records(site.duties.today())
         assert (record.enterprise, record.note) == (code, "预警未按时反馈")
         assert [c.value for c in record.failed] == ["commitment_filed", "warnings_handled"]
+        assert site.warnings is not None
+        [warning] = await site.warnings.store.open_warnings()
+        assert (warning.enterprise, warning.level.value) == (code, "blue")
+        assert [r.text for r in warning.reasons] == ["预警未按时反馈"]
         await no_overflow(regulator)
         await regulator.screenshot(path=str(tmp_path / f"watch-patrol-{width}.png"),
                                    full_page=True)

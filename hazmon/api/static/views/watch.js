@@ -5,7 +5,7 @@
 // …/duty-records; a hidden danger marked 已整改 with POST …/hidden-dangers/{id}/fixed).
 // For a regulator: the day's 在线巡查 sample with its coverage (GET /patrols/day), a
 // finding recorded per plant (POST /patrols) and, where the role may, a warning opened by
-// hand (POST /warnings). Only what state.may(action) allows is offered; a refused form
+// hand (POST /warnings, where the warning part runs). Only what state.may(action) allows is offered; a refused form
 // shows each problem beside its field, as in duties.js.
 
 import * as api from '../api.js';
@@ -297,7 +297,7 @@ function patrolForm(ctx, t) {
       field(`findings.${k}`, `${text}（合格）`, h('input', { type: 'checkbox', name: `check.${k}`,
         checked: known[k] !== false })))),
     field('note', '巡查意见', h('input', { type: 'text', name: 'note', maxlength: 500 })),
-    ctx.state.may('warning.open') && h('div', { class: 'duty-grid pt-warning' },
+    ctx.state.may('warning.open') && ctx.state.principal.warnings && h('div', { class: 'duty-grid pt-warning' },
       field('open_warning', '同时开具预警', h('input', { type: 'checkbox', name: 'open_warning' })),
       field('level', '预警等级', select('level', LEVEL, 'yellow'))),
     h('div', { class: 'toolbar' }, h('button', { type: 'submit', id: 'pt-submit' }, '提交巡查'),
