@@ -134,7 +134,7 @@ async def set_run_state(
         rs = await duties.set_run_state(code, hs, body.state, by=principal.actor,
                                         reason=body.reason, expected_end_ms=end)
     except TransitionError as exc:
-        raise InvalidForm([("state", str(exc))]) from None
+        raise InvalidForm([(exc.field, str(exc))]) from None
     return run_state_public(code, hs, rs, await _suppressed(ctx, code, hs))
 
 

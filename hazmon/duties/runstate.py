@@ -47,7 +47,12 @@ TRANSITIONS: Final[dict[RunState, frozenset[RunState]]] = {
 
 
 class TransitionError(ValueError):
-    """A run-state change that is not allowed; the message is Chinese, for the page."""
+    """A run-state change that is not allowed; the message is Chinese, for the page, and
+    `field` names the form field at fault (so the page shows it beside that field)."""
+
+    def __init__(self, message: str, field: str = "state") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +82,11 @@ def transition(
     With no record yet any state is accepted (the first commitment sets it). Setting the
     same state again updates its reason and expected end."""
     if new is not RunState.RUNNING and not (reason and reason.strip()):
-        raise TransitionError(f"{LABEL[new]}须填写原因")
+        raise TransitionError(f"{LABEL[new]}须填写原因", "reason")
     if new in NEEDS_EXPECTED_END and expected_end_ms is None:
-        raise TransitionError(f"{LABEL[new]}须填写预计结束时间")
+        raise TransitionError(f"{LABEL[new]}须填写预计结束时间", "expected_end")
     if expected_end_ms is not None and expected_end_ms <= at_ms:
-        raise TransitionError("预计结束时间须晚于当前时间")
+        raise TransitionError("预计结束时间须晚于当前时间", "expected_end")
     since = at_ms
     if current is not None:
         if current.state is new:

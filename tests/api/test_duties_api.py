@@ -147,6 +147,14 @@ async def test_stopping_a_source_suppresses_its_process_alarms_not_its_data_heal
     process = await api.alarms.handle_signal(signal())
     assert process is not None
     url = f"/api/v1/enterprises/{ENT}/hazard-sources/{HS_A}/run-state"
+    # a refusal names the field at fault, so the page shows it beside that field
+    for body, problem in (
+            ({"state": "stopped"}, {"path": "reason", "message": "停车须填写原因"}),
+            ({"state": "stopped", "reason": "停车检修"},
+             {"path": "expected_end", "message": "停车须填写预计结束时间"})):
+        bad = await api.client.put(url, headers=api.auth("enterprise"), json=body)
+        assert bad.status_code == 422
+        assert bad.json()["problems"] == [problem]
     r = await api.client.put(url, headers=api.auth("enterprise"), json={
         "state": "stopped", "reason": "停车检修", "expected_end": "2026-11-23T08:00:00+08:00"})
     assert r.status_code == 200, r.text
@@ -161,7 +169,7 @@ async def test_stopping_a_source_suppresses_its_process_alarms_not_its_data_heal
     refused = await api.client.put(url, headers=api.auth("enterprise"),
                                    json={"state": "running"})
     assert refused.status_code == 422
-    assert refused.json()["problems"][0]["message"] == "不能从停车直接转为运行"
+    assert refused.json()["problems"] == [{"path": "state", "message": "不能从停车直接转为运行"}]
     r = await api.client.put(url, headers=api.auth("enterprise"),
                              json={"state": "startup", "reason": "检修完毕开车"})
     assert r.json()["process_alarms_suppressed"] is False

@@ -298,7 +298,7 @@ async def test_page_alarm_ack_sensor_and_kpis(watched: Watched, site: Site, tmp_
     await expect(page.locator("#login-token")).to_be_focused()
     # the shell made one tab per entry of the view table, in its order
     await expect(page.locator("#tabs button")).to_have_text(["总览", "传感器", "报警绩效", "预警",
-                                                             "安全承诺"])
+                                                             "安全承诺", "值守巡查"])
     await page.screenshot(path=shot("login"))
 
     await page.fill("#login-token", site.token)

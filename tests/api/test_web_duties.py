@@ -22,15 +22,19 @@ from hazmon.duties.config import DutiesConfig
 from hazmon.duties.service import DutyService
 from hazmon.duties.store import DutyStore
 from hazmon.ingest.gateways import GatewayTracker
+from hazmon.warnings.engine import WarningEngine
+from hazmon.warnings.pushes import PushChannels, PushPlanner
+from hazmon.warnings.store import WarningStore
 from tests.api.registry_support import flagged
 from tests.api.test_web_browser import WIDTH, Watched, browser, now_ms, open_page
+from tests.api.test_web_warnings import POLICY, REGIONS
 from tests.clock import FakeClock
 from tests.duties.support import shanghai_ms
 from tests.support import ENT, ENT2
 
 # Without Playwright the browser fixture reports it (fails under CI, skips elsewhere).
 with contextlib.suppress(ImportError):
-    from playwright.async_api import Browser, Page, expect
+    from playwright.async_api import Browser, Locator, Page, expect
 
 pytestmark = pytest.mark.integration
 __all__ = ["browser"]  # the fixture, from the page's own browser tests
@@ -44,20 +48,26 @@ class DutySite:
     base: str
     tokens: dict[str, str]
     duties: DutyService
+    warnings: WarningEngine | None = None
 
 
 @contextlib.asynccontextmanager
-async def serving(store: AlarmStore) -> AsyncIterator[DutySite]:
+async def serving(store: AlarmStore, *, warnings: bool = False) -> AsyncIterator[DutySite]:
+    """The page's site with the duty part; `warnings`: the warning part runs too."""
     registry = flagged(ENT2)
     alarms = AlarmService(store, directory=RegistryDirectory(registry), clock=now_ms,
                           ids=UlidFactory())
     tokens = await TokenStore.open(store.db)
+    engine = None if not warnings else WarningEngine(
+        await WarningStore.open(store.db), POLICY,
+        PushPlanner(POLICY, lambda: registry, REGIONS, PushChannels()), now_ms)
     duties = DutyService(await DutyStore.open(store.db), DutiesConfig(), alarms,
                          FakeClock(DUTY_NOW), registry=lambda: registry)
     ctx = ApiContext(
         registry=lambda: registry, alarms=alarms, alarm_store=store, tokens=tokens,
         gateways=GatewayTracker(), health=lambda: {"status": "ok"}, clock=now_ms,
-        simulated_enterprises=lambda: frozenset({ENT2}), sse_heartbeat_s=1.0, duties=duties)
+        simulated_enterprises=lambda: frozenset({ENT2}), sse_heartbeat_s=1.0, duties=duties,
+        warnings=engine)
     issued = {}
     for role, scope in (("enterprise", ENT), ("province", "32")):
         issued[role], _ = await tokens.create(role, scope, f"web-{role}", now_ms())
@@ -73,7 +83,7 @@ async def serving(store: AlarmStore) -> AsyncIterator[DutySite]:
         await asyncio.sleep(0.025)
     assert server.started, "uvicorn did not start"
     try:
-        yield DutySite(f"http://127.0.0.1:{sock.getsockname()[1]}", issued, duties)
+        yield DutySite(f"http://127.0.0.1:{sock.getsockname()[1]}", issued, duties, engine)
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
@@ -89,7 +99,7 @@ async def sign_in(page: Page, site: DutySite, role: str) -> None:
     await expect(page.locator("#duty-list tbody tr")).not_to_have_count(0)
 
 
-def error_of(page: Page, path: str) -> object:
+def error_of(page: Page, path: str) -> Locator:
     return page.locator(f'.field-error[data-for="{path}"]')
 
 

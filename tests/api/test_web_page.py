@@ -18,7 +18,7 @@ ASSETS = (
     "index.html", "style.css", "app.js", "api.js", "fmt.js", "ui.js", "state.js", "chart.js",
     "map.js", "alarms.js", "dialogs.js", "login.js",
     "views/index.js", "views/overview.js", "views/sensor.js", "views/kpi.js",
-    "views/warnings.js", "views/duties.js",
+    "views/warnings.js", "views/duties.js", "views/watch.js",
 )
 MODULES = sorted(p.relative_to(web.STATIC_DIR).as_posix() for p in web.STATIC_DIR.rglob("*.js")
                  if not p.relative_to(web.STATIC_DIR).as_posix().startswith("vendor/"))

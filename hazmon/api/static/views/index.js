@@ -21,5 +21,6 @@ import kpi from './kpi.js';
 import overview from './overview.js';
 import sensor from './sensor.js';
 import warnings from './warnings.js';
+import watch from './watch.js';
 
-export const VIEWS = [overview, sensor, kpi, warnings, duties];
+export const VIEWS = [overview, sensor, kpi, warnings, duties, watch];
