@@ -1,44 +1,15 @@
-"""Fixtures for the alarm tests: a fake clock, signals, and the alarm database both as an
-SQLite file and as a real PostgreSQL server started here (hazmon.testing.postgres)."""
+"""Fixtures for the alarm tests: a fake clock, the alarm store and service on the database
+of tests/conftest.py's `db_url` (an SQLite file and a real PostgreSQL server)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from hazmon.alerts import AlarmService, AlarmStore, EscalationPolicy, UlidFactory
-from hazmon.testing.postgres import PostgresServer, find_pg_bindir
 from tests.alerts.support import DIRECTORY, FakeClock
-from tests.real_parts import missing
-
-# --- PostgreSQL ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer | None]:
-    """One real server for the session (each test gets its own database in it)."""
-    if find_pg_bindir() is None:
-        yield None
-        return
-    server = PostgresServer(tmp_path_factory.mktemp("pg")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'alarms.db'}"
-    server: PostgresServer | None = request.getfixturevalue("pg_server")
-    if server is None:
-        pytest.skip(missing("PostgreSQL server binaries", "apt-get install postgresql"))
-    return server.create_database()
-
 
 # --- store and service ---------------------------------------------------------------------
 

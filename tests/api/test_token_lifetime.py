@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -24,33 +23,11 @@ from hazmon.api.tokens import (
     TokenStore,
     token_id_of,
 )
-from hazmon.testing.postgres import PostgresServer, find_pg_bindir
 from tests.api.support import MINUTE, T0, Api
-from tests.real_parts import missing
 
 HOUR_MS = 3_600_000
 
 
-@pytest.fixture(scope="module")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer | None]:
-    if find_pg_bindir() is None:
-        yield None
-        return
-    server = PostgresServer(tmp_path_factory.mktemp("pg")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'tokens.db'}"
-    server: PostgresServer | None = request.getfixturevalue("pg_server")
-    if server is None:
-        pytest.skip(missing("PostgreSQL server binaries", "apt-get install postgresql"))
-    return server.create_database()
 
 
 @pytest.fixture
