@@ -19,6 +19,7 @@ import gc
 import logging
 import signal
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Generator
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ from hazmon.service.replay import StartupReplay
 from hazmon.service.security import SecurityAudit, load_registry_hashed
 from hazmon.service.settings import Settings
 from hazmon.service.warning_part import WarningPart
-from hazmon.warnings.store import WarningStore
+from hazmon.warnings.store import WarningFilter, WarningStore
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ class Service:
             publish=self.source.publish)
         if self.warnings is not None:
             self.warnings.duty_facts = self.duty_loop  # duty findings → 预警
+            self.duty_loop.recent_warnings = self.recent_warnings  # 预警 → the patrol draw
         self.app = self._create_app()
         self.ready = asyncio.Event()  # set once subscribed: messages flow from here on
         self.http_port: int | None = None
@@ -377,6 +379,16 @@ class Service:
                 self.metrics.counter_from(f"hazmon_warning_pushes_{key}_total",
                                           f"Warning pushes {key}",
                                           lambda k=key: pusher.totals[k])  # type: ignore[misc]
+
+    async def recent_warnings(self) -> dict[str, int]:
+        """Per enterprise, its warnings opened within the duties' `recent_warning_days`:
+        what weighs the day's patrol sample toward them (docs/REGULATORY.md §5)."""
+        if self.warnings is None:
+            return {}
+        days = self.duties.config.patrol.recent_warning_days
+        found = await self.warnings.engine.store.query_all(
+            WarningFilter(since_ms=self.clock() - days * 86_400_000))
+        return dict(Counter(w.enterprise for w in found))
 
     def _owned(self, registry: Registry) -> Registry:
         """The enterprises the rules stage evaluates and ticks: those of `mqtt.regions`

@@ -60,6 +60,10 @@ def silence_of(tracker: GatewayTracker, registry: Callable[[], Registry], starte
     return silent
 
 
+async def _no_warnings() -> Mapping[str, int]:
+    return {}  # without the warning part no warning weighs the patrol sample
+
+
 class DutyLoop:
     def __init__(self, duties: DutyService, registry: Callable[[], Registry], clock: Clock,
                  settings: DutiesSettings) -> None:
@@ -74,7 +78,7 @@ class DutyLoop:
         self._seen: set[str] = set()  # fact keys logged once
         # enterprise -> its warnings of the last `patrol.recent_warning_days` (the warning
         # store plugs in here); weights the day's patrol sample toward them.
-        self.recent_warnings: Callable[[], Mapping[str, int]] = dict
+        self.recent_warnings: Callable[[], Awaitable[Mapping[str, int]]] = _no_warnings
         duties.listeners.append(self._wake.set)
 
     # --- the facts object ----------------------------------------------------------------
@@ -109,7 +113,7 @@ class DutyLoop:
         today = self.duties.today(now)
         if self._drawn != today:
             await self.duties.draw_patrols(self.registry(), today,
-                                           dict(self.recent_warnings()))
+                                           dict(await self.recent_warnings()))
             self._drawn = today
         await self.scheduled_calls(today, now)
         self.snapshot = await self.duties.snapshot(now)
