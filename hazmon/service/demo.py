@@ -15,8 +15,10 @@ import logging
 import shutil
 import signal
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from hazmon.duties.config import DutiesConfig
 from hazmon.service.app import Service
 from hazmon.service.settings import Settings
 from hazmon.simulators.cli import run_simulation
@@ -30,13 +32,23 @@ log = logging.getLogger(__name__)
 
 SIM_STOP_S = 10.0  # a gateway ends after its current tick (2 s at the demo's rate)
 ROLL_CALL_EVERY_S = 180.0  # the demo's regulator calls every plant's roll this often
-# The demo's duties file: no filing window (the demo runs at any hour) and a one-minute
-# answer deadline, so missed and late answers show within minutes.
+# The demo's duties file: the commitment deadline a few minutes after the demo starts (it
+# runs at any hour; a fixed 10:00 would mark every plant late after ten), a one-minute answer
+# deadline, so on-time, late and missing commitments and answers show within minutes.
+COMMITMENT_DEADLINE_AFTER = timedelta(minutes=3)
 DEMO_DUTIES = """\
-commitment: {deadline: "10:00"}
-roll_call: {answer_deadline_s: 60, daily_calls: 0}
-patrol: {sample_size: 2}
+commitment: {{deadline: "{deadline}"}}
+roll_call: {{answer_deadline_s: 60, daily_calls: 0}}
+patrol: {{sample_size: 2}}
 """
+
+
+def demo_duties(started: datetime) -> str:
+    """The duties file for a demo started at `started` (the province's local time). Near
+    midnight the deadline stays at 23:59 of the same day: the day's list must keep it."""
+    deadline = started + COMMITMENT_DEADLINE_AFTER
+    at = "23:59" if deadline.date() != started.date() else deadline.strftime("%H:%M")
+    return DEMO_DUTIES.format(deadline=at)
 
 
 def demo_scenarios(codes: list[str]) -> list[str]:
@@ -66,7 +78,8 @@ def prepare(workdir: Path, enterprises: int, seed: int) -> GeneratedRegistry:
     workdir.mkdir(parents=True)
     gen = generate_registry(enterprises, seed, DEFAULT_REGIONS)
     (workdir / "registry.yaml").write_text(gen.yaml_text, encoding="utf-8")
-    (workdir / "duties.yaml").write_text(DEMO_DUTIES, encoding="utf-8")
+    (workdir / "duties.yaml").write_text(demo_duties(datetime.now(DutiesConfig().zone)),
+                                         encoding="utf-8")
     return gen
 
 
@@ -115,8 +128,10 @@ async def run_demo(workdir: Path, *, enterprises: int = 12, seed: int = 1,
             print(f"  MQTT broker:      {broker.host}:{broker.port}   InfluxDB: {influx.url}",
                   flush=True)
             print("  scenarios:        " + "\n                    ".join(scenarios), flush=True)
-            print("  duties:           commitments filed by the plants (one late, one "
-                  "missing); a roll call\n                    of every plant every "
+            deadline = service.duties.config.commitment.deadline.strftime("%H:%M")
+            print(f"  duties:           commitments due by {deadline} (the demo's deadline; "
+                  "one late, one\n"
+                  "                    missing); a roll call of every plant every "
                   f"{ROLL_CALL_EVERY_S / 60:.0f} min; the day list at /api/v1/commitments/day",
                   flush=True)
             print("  stop with Ctrl-C\n", flush=True)

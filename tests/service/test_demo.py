@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
+from datetime import time as wall_time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from hazmon.duties.config import DutiesConfig, parse_duties_config
 from hazmon.service.app import Service
-from hazmon.service.demo import run_demo
+from hazmon.service.demo import demo_duties, run_demo
 
 pytestmark = pytest.mark.integration
 
@@ -52,3 +55,13 @@ async def test_demo_raises_alarms_within_a_minute(tmp_path: Path) -> None:
     finally:
         stop.set()
         await asyncio.wait_for(demo, 30)
+
+
+def test_demo_commitment_deadline_follows_the_start() -> None:
+    """The demo runs at any hour: its deadline is a few minutes after the start, so prompt
+    plants file on time and the late one after it; near midnight it stays on the day."""
+    zone = DutiesConfig().zone
+    morning = parse_duties_config(demo_duties(datetime(2026, 12, 2, 11, 19, 30, tzinfo=zone)))
+    assert morning.commitment.deadline == wall_time(11, 22)
+    night = parse_duties_config(demo_duties(datetime(2026, 12, 2, 23, 58, tzinfo=zone)))
+    assert night.commitment.deadline == wall_time(23, 59)
