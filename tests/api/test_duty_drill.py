@@ -45,7 +45,7 @@ async def test_each_plan_files_and_answers_as_it_says(api: Api, profile: DutyPro
     day = api.ctx.duties.today()
     filed = await store.commitment(ENT2, day)
     assert (filed is not None) is (profile is DutyProfile.PROMPT)
-    api.clock.now = shanghai_ms(2026, 11, 22, 10, 0, 30)  # past 10:00 and the call's 5 min
+    api.clock.now = shanghai_ms(2026, 11, 22, 10, 1, 30)  # a minute past 10:00 and the call's 5 min
     await step(api, d)
     filed = await store.commitment(ENT2, day)
     assert (filed is not None) is (profile is not DutyProfile.MISSING)
