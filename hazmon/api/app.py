@@ -20,6 +20,7 @@ from hazmon.api import (
     hazard_sources,
     health,
     kpis,
+    regions,
     sensors,
     stream,
     telemetry,
@@ -44,6 +45,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
     api.include_router(caller.router)
     api.include_router(enterprises.router)
     api.include_router(hazard_sources.router)
+    api.include_router(regions.router)
     api.include_router(sensors.router)
     api.include_router(telemetry.router)
     api.include_router(stream.router)  # before alarms: /alarms/stream is not an id

@@ -30,6 +30,8 @@ from hazmon.testing.mosquitto import Mosquitto
 
 log = logging.getLogger(__name__)
 
+# The example grid (deploy/): it names the generated plants' counties and their officials.
+REGIONS_EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "regions.example.yaml"
 SIM_STOP_S = 10.0  # a gateway ends after its current tick (2 s at the demo's rate)
 ROLL_CALL_EVERY_S = 180.0  # the demo's regulator calls every plant's roll this often
 # The demo's duties file: the commitment deadline a few minutes after the demo starts (it
@@ -78,6 +80,8 @@ def prepare(workdir: Path, enterprises: int, seed: int) -> GeneratedRegistry:
     workdir.mkdir(parents=True)
     gen = generate_registry(enterprises, seed, DEFAULT_REGIONS)
     (workdir / "registry.yaml").write_text(gen.yaml_text, encoding="utf-8")
+    if REGIONS_EXAMPLE.is_file():  # names and officials of the demo's counties
+        shutil.copyfile(REGIONS_EXAMPLE, workdir / "regions.yaml")
     (workdir / "duties.yaml").write_text(demo_duties(datetime.now(DutiesConfig().zone)),
                                          encoding="utf-8")
     return gen
@@ -100,6 +104,8 @@ async def run_demo(workdir: Path, *, enterprises: int = 12, seed: int = 1,
             influx={"url": influx.url, "database": "hazmon"},
             http={"host": http_host, "port": http_port},
             duties={"config": workdir / "duties.yaml", "check_s": 5.0, "seed": seed},
+            warnings={"regions_file": regions} if (regions := workdir / "regions.yaml").is_file()
+            else {},
         )
         if stop is None:
             stop = asyncio.Event()

@@ -206,6 +206,9 @@ async def test_the_overview_map_is_coloured_by_open_warning_level(
     await page.fill("#login-token", site.tokens["province"])
     await page.click("#login-ok")
     await expect(page.locator("body")).to_have_attribute("data-ready", "1")
+    # the regions file names the scope and the filter's counties (the registry has codes)
+    await expect(page.locator("#scope")).to_have_text("省级监测中心 · 辖区 江苏省")
+    await expect(page.locator("#f-region option[value='320921']")).to_have_text("\u3000响水县")
     the_map = page.locator("#map")
     await expect(the_map).to_have_attribute("data-mode", "warning")
     await expect(the_map).to_have_attribute("data-colours", "#d32f2f")  # its 红 warning

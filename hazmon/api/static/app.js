@@ -84,8 +84,11 @@ async function loadRegistry() {
 async function start() {
   const { role, scope, actions, warnings } = await api.get('/me');
   state.principal = { role, scope, actions: new Set(actions), warnings };
-  $('#scope').textContent = `${ROLE[role] || role}监测中心 · 辖区 ${scope}`;
+  const names = await api.get('/regions');
+  state.regionNames = new Map(names.map((r) => [r.prefix, r.name]));
   await loadRegistry();
+  $('#scope').textContent = role === 'enterprise' ? `企业 · ${state.entName(scope)}`
+    : `${ROLE[role] || role}监测中心 · 辖区 ${state.regionName(scope)}`;
   await alarms.load();
   if (stream) stream.stop();
   stream = api.followAlarms({

@@ -15,11 +15,15 @@ export class PageState {
     this.hazardSources = [];
     this.alarms = new Map(); // open alarms by id
     this.simulated = new Set(); // enterprises seen with simulated data
+    this.regionNames = new Map(); // region prefix (32, 3209, 320921, cell) -> name (GET /regions)
   }
 
   /** Whether the signed-in role may take `action` (alarm.ack, ...): the page offers only
    * what the server would accept. */
   may(action) { return !!this.principal && this.principal.actions.has(action); }
+
+  /** A region's name where the regions file gives one ("响水县"), else its code. */
+  regionName(code) { return this.regionNames.get(code) || code || '—'; }
 
   entName(code) { return (this.enterprises.get(code) || {}).name || code; }
 

@@ -64,7 +64,7 @@ async function load(ctx) {
     include_simulated: includeSim == null ? undefined : String(includeSim) });
   if (!root) return; // left while loading
   renderSimulated(k);
-  const filtered = [f.region && `地区 ${f.region}`, f.tier && tierLabel(Number(f.tier))].filter(Boolean);
+  const filtered = [f.region && `地区 ${ctx.state.regionName(f.region)}`, f.tier && tierLabel(Number(f.tier))].filter(Boolean);
   $('#kpi-period', root).textContent = `${time(k.since)} 至 ${time(k.until)}`
     + (filtered.length ? `（筛选：${filtered.join(' · ')}）` : '');
   const hours = (Date.parse(k.until) - Date.parse(k.since)) / 3600e3;
@@ -161,7 +161,7 @@ function renderAvailability(state, byEnterprise) {
     const lvl = pct == null ? '' : level(100 - pct, 2, 10);
     const gw = e ? e.gateway.state : 'unknown';
     return h('tr', { dataset: { enterprise: code } },
-      h('td', {}, state.entName(code), state.isSim(code) && simBadge()), h('td', {}, e ? e.region : '—'),
+      h('td', {}, state.entName(code), state.isSim(code) && simBadge()), h('td', {}, e ? state.regionName(e.region) : '—'),
       h('td', {}, h('span', { class: `gw gw-${gw}` }, GATEWAY[gw])),
       h('td', {}, `${d.reporting} / ${d.sensors}`),
       h('td', { class: `avail ${lvl}` }, pct == null ? '—' : `${pct.toFixed(1)} %`),

@@ -72,8 +72,11 @@ function regionOptions(state) {
   const regions = [...new Set([...counties, ...counties.map((r) => r.slice(0, 4))])].sort();
   const have = [...sel.options].map((o) => o.value).slice(1);
   if (regions.join() !== have.join()) {
-    sel.replaceChildren(h('option', { value: '' }, '全部'), ...regions.map((r) => h('option',
-      { value: r }, r.length === 4 ? `${r}（市）` : `\u3000${r}`)));
+    // a city without a known name reads as its code and （市）; counties indent under it
+    const label = (r) => (r.length === 4
+      ? (state.regionNames.has(r) ? state.regionName(r) : `${r}（市）`) : `\u3000${state.regionName(r)}`);
+    sel.replaceChildren(h('option', { value: '' }, '全部'),
+      ...regions.map((r) => h('option', { value: r }, label(r))));
   }
   sel.value = regions.includes(state.filters.region) ? state.filters.region : '';
 }
