@@ -231,17 +231,9 @@ async function callRoll(ctx) {
   await loadCalls(ctx);
 }
 
-async function downloadCsv(ctx) {
-  const t = api.token.get();
-  const q = ctx.state.filters.region ? `?region=${encodeURIComponent(ctx.state.filters.region)}` : '';
-  const r = await fetch(`/api/v1/commitments/day.csv${q}`, { headers: { Authorization: `Bearer ${t}` } });
-  if (!r.ok) throw new api.ApiError(r.status, null);
-  const url = URL.createObjectURL(await r.blob());
-  const a = h('a', { href: url, download: `安全承诺-${labels ? labels.today : ''}.csv` });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+function downloadCsv(ctx) {
+  return api.download('/commitments/day.csv', { region: ctx.state.filters.region },
+    `安全承诺-${labels ? labels.today : ''}.csv`);
 }
 
 async function mountAll(ctx) {
