@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from typing import Any, Final
 
@@ -31,6 +31,7 @@ from hazmon.duties.config import DutiesConfig
 from hazmon.duties.facts import DutyFact
 from hazmon.duties.findings import Snapshot, facts, judged_days
 from hazmon.duties.patrol import PatrolRecord
+from hazmon.duties.report import DutyFigures, ScopeEnterprise, duty_figures, span_days
 from hazmon.duties.rollcall import RollCall
 from hazmon.duties.runstate import (
     LABEL,
@@ -44,6 +45,8 @@ from hazmon.duties.store import DutyStore, PatrolDraw, StoredCommitment
 log = logging.getLogger(__name__)
 
 RUNSTATE_REASON: Final = "运行状态:"  # the reason prefix of a hold placed by a run state
+# A month of a province's roll calls (2 a day, 5 per county, ~100 counties) is ~30,000.
+REPORT_MAX_CALLS: Final = 1_000_000
 
 
 def _none_silent(now_ms: int) -> frozenset[str]:
@@ -225,6 +228,27 @@ class DutyService:
         await self.store.add_patrol_record(record)
         self._changed()
 
+
+    # --- reports --------------------------------------------------------------------------
+
+    async def report_figures(self, scope: Sequence[ScopeEnterprise], start_ms: int,
+                             end_ms: int, now_ms: int,
+                             county_names: Mapping[str, str] | None = None) -> DutyFigures:
+        """The duty figures of a report's span for the enterprises in its scope
+        (`hazmon.duties.report`), read from the store: only the span's rows."""
+        days = span_days(start_ms, end_ms, self.config)
+        first, last = (days[0], days[-1]) if days else (self.today(now_ms),) * 2
+        started = await self.store.mark("started_ms")
+        return duty_figures(
+            scope=scope, start_ms=start_ms, end_ms=end_ms, now_ms=now_ms, config=self.config,
+            calls=await self.store.roll_calls(since_ms=start_ms, until_ms=end_ms,
+                                              limit=REPORT_MAX_CALLS),
+            draws=await self.store.patrol_draws(first, last) if days else (),
+            patrols=await self.store.patrol_records(first, last) if days else (),
+            commitments=[sc.commitment for sc in
+                         await self.store.commitments_of_day(first, last)] if days else (),
+            started_ms=None if started is None else int(started),
+            county_names=county_names)
 
     # --- facts ----------------------------------------------------------------------------
 

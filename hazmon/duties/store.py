@@ -19,11 +19,13 @@ from hazmon.alerts.errors import StoreError
 from hazmon.alerts.sql import Database, Row, StoreConflict, Tx
 from hazmon.duties.chain import ChainRole, DutyRecord, HiddenDanger
 from hazmon.duties.commitment import Commitment, CommitmentInput
-from hazmon.duties.patrol import PatrolCheck, PatrolRecord
+from hazmon.duties.patrol import PatrolCheck, PatrolDraw, PatrolRecord
 from hazmon.duties.rollcall import RollCall
 from hazmon.duties.runstate import RunState, RunStateRecord
 
 log = logging.getLogger(__name__)
+
+__all__ = ["DutyStore", "PatrolDraw", "RunStateChange", "StoredCommitment", "migrate"]
 
 # version -> statements; append new versions, never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -154,15 +156,6 @@ class RunStateChange:
     expected_end_ms: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class PatrolDraw:
-    county: str
-    day: date
-    seed: str
-    enterprises: tuple[str, ...]
-    drawn_at_ms: int
-
-
 def _commitment(r: Row) -> StoredCommitment:
     c = Commitment(r[0], CommitmentInput.model_validate_json(r[5]), r[6], int(r[2]), r[3])
     return StoredCommitment(c, bool(r[4]))
@@ -223,10 +216,12 @@ class DutyStore:
             (enterprise, day.isoformat()))
         return None if row is None else _commitment(row)
 
-    async def commitments_of_day(self, day: date) -> list[StoredCommitment]:
+    async def commitments_of_day(self, day: date, last: date | None = None
+                                 ) -> list[StoredCommitment]:
+        """The commitments of `day` (to `last` inclusive when given), by day and enterprise."""
         rows = await self.db.fetchall(
-            f"SELECT {_COMMITMENT_COLS} FROM duty_commitments WHERE day = ? ORDER BY enterprise",
-            (day.isoformat(),))
+            f"SELECT {_COMMITMENT_COLS} FROM duty_commitments WHERE day >= ? AND day <= ?"
+            " ORDER BY day, enterprise", (day.isoformat(), (last or day).isoformat()))
         return [_commitment(r) for r in rows]
 
     async def commitments_of(self, enterprise: str, *, limit: int = 100, offset: int = 0
@@ -380,11 +375,15 @@ class DutyStore:
                                    alarm_id=None, payload={"id": call_id})
         return changed == 1
 
-    async def roll_calls(self, *, since_ms: int = 0, enterprise: str | None = None,
-                         limit: int = 10_000) -> list[RollCall]:
-        """Calls made since `since_ms`, newest first."""
+    async def roll_calls(self, *, since_ms: int = 0, until_ms: int | None = None,
+                         enterprise: str | None = None, limit: int = 10_000
+                         ) -> list[RollCall]:
+        """Calls made in `[since_ms, until_ms)`, newest first."""
         sql = f"SELECT {_CALL_COLS} FROM duty_roll_calls WHERE called_at >= ?"
         params: list[object] = [since_ms]
+        if until_ms is not None:
+            sql += " AND called_at < ?"
+            params.append(until_ms)
         if enterprise is not None:
             sql += " AND enterprise = ?"
             params.append(enterprise)
@@ -404,10 +403,12 @@ class DutyStore:
                  draw.drawn_at_ms))
         return changed == 1
 
-    async def patrol_draws(self, day: date) -> list[PatrolDraw]:
+    async def patrol_draws(self, day: date, last: date | None = None) -> list[PatrolDraw]:
+        """The draws of `day` (to `last` inclusive when given), by day and county."""
         rows = await self.db.fetchall(
             "SELECT county, day, seed, enterprises, drawn_at FROM duty_patrol_draws"
-            " WHERE day = ? ORDER BY county", (day.isoformat(),))
+            " WHERE day >= ? AND day <= ? ORDER BY day, county",
+            (day.isoformat(), (last or day).isoformat()))
         return [PatrolDraw(r[0], date.fromisoformat(r[1]), r[2], tuple(json.loads(r[3])),
                            int(r[4])) for r in rows]
 
@@ -423,10 +424,12 @@ class DutyStore:
                                payload={"enterprise": p.enterprise, "day": p.day.isoformat(),
                                         "failed": [c.value for c in p.failed]})
 
-    async def patrol_records(self, day: date) -> list[PatrolRecord]:
+    async def patrol_records(self, day: date, last: date | None = None) -> list[PatrolRecord]:
+        """The patrols of `day` (to `last` inclusive when given), in the order recorded."""
         rows = await self.db.fetchall(
             "SELECT enterprise, day, official, at_ms, findings, note FROM duty_patrol_records"
-            " WHERE day = ? ORDER BY id", (day.isoformat(),))
+            " WHERE day >= ? AND day <= ? ORDER BY id",
+            (day.isoformat(), (last or day).isoformat()))
         return [PatrolRecord(r[0], date.fromisoformat(r[1]), r[2], int(r[3]),
                              {PatrolCheck(k): bool(v) for k, v in json.loads(r[4]).items()},
                              r[5]) for r in rows]
