@@ -189,7 +189,10 @@ async function loadList(ctx) {
   body.replaceChildren(...day.items.map((r) => {
     const cm = r.commitment;
     return h('tr', { dataset: { enterprise: r.enterprise, status: r.status } },
-      h('td', {}, r.enterprise_name, ctx.state.isSim(r.enterprise) && simBadge()),
+      h('td', {}, PLANT.has((ctx.state.principal || {}).role) ? r.enterprise_name
+        : h('button', { type: 'button', class: 'linkish duty-open', title: '查看企业履职情况',
+          onclick: () => ctx.show('watch', { enterprise: r.enterprise }) }, r.enterprise_name),
+      ctx.state.isSim(r.enterprise) && simBadge()),
       h('td', { class: 'wide' }, r.region),
       h('td', {}, h('span', { class: `duty-status s-${r.status}` }, r.status_label)),
       h('td', {}, cm ? time(cm.filed_at) : '—'),
