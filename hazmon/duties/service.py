@@ -25,7 +25,7 @@ from hazmon.alerts.ulid import UlidFactory
 from hazmon.core.clock import Clock
 from hazmon.domain.registry import Enterprise, Registry
 from hazmon.duties import deadline, patrol, rollcall
-from hazmon.duties.chain import DAY_MS, DutyRecord
+from hazmon.duties.chain import DAY_MS, DutyRecord, holiday_window_start
 from hazmon.duties.commitment import file_commitment, local_day, run_states
 from hazmon.duties.config import DutiesConfig
 from hazmon.duties.facts import DutyFact
@@ -255,7 +255,12 @@ class DutyService:
     async def snapshot(self, now_ms: int | None = None) -> Snapshot:
         """What the facts are computed from, read from the store. The first read marks
         when duties began (the service's first day is judged from then on) and when each
-        hazard source first appeared (its 包保 duties are due one interval later)."""
+        hazard source first appeared (its 包保 duties are due one interval later).
+
+        Only what can still be due or overdue is read, not the history: today's and
+        yesterday's commitments, the last two days' roll calls, and of the 包保 records
+        each source and role's latest, the last holiday's window and those with an
+        unfixed hidden danger (`DutyStore.duty_records_in_force`)."""
         now = self.clock() if now_ms is None else now_ms
         if self.registry is None:
             raise RuntimeError("DutyService.snapshot needs the registry")
@@ -279,7 +284,8 @@ class DutyService:
         return Snapshot(
             sources=sources, started_ms=started, since_ms=since, commitments=commitments,
             run_states=tuple(await self.store.run_states()),
-            records=tuple(r for _, r in await self.store.duty_records()),
+            records=tuple(r for _, r in await self.store.duty_records_in_force(
+                holiday_window_start(now, self.config))),
             calls=tuple(calls), silent=self.silent(now))
 
     async def facts_now(self) -> list[DutyFact]:
