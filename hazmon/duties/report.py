@@ -140,21 +140,21 @@ def span_days(start_ms: int, end_ms: int, config: DutiesConfig) -> list[date]:
 def _roll_calls(calls: Iterable[RollCall], scope: Mapping[str, ScopeEnterprise],
                 start_ms: int, end_ms: int, now_ms: int
                 ) -> tuple[RollCallRow, tuple[RollCallRow, ...]]:
-    counts: dict[str, Counts] = {}
+    counts: dict[str, _CallTally] = {}
     for rc in calls:
         if rc.enterprise not in scope or not start_ms <= rc.called_at_ms < end_ms:
             continue
-        counts.setdefault(rc.enterprise, Counts()).add(rollcall.status(rc, now_ms))
+        counts.setdefault(rc.enterprise, _CallTally()).add(rollcall.status(rc, now_ms))
     rows = [c.row(code, scope[code].name) for code, c in counts.items()]
     rows.sort(key=lambda r: (r.answer_rate_pct is None, r.answer_rate_pct or 0.0,
                              -r.missed, r.enterprise))
-    total = Counts()
+    total = _CallTally()
     for c in counts.values():
         total.merge(c)
     return total.row("", "合计"), tuple(rows)
 
 
-class Counts:
+class _CallTally:
     """A roll-call tally being summed."""
 
     __slots__ = ("by",)
@@ -165,7 +165,7 @@ class Counts:
     def add(self, st: CallStatus) -> None:
         self.by[st] += 1
 
-    def merge(self, other: Counts) -> None:
+    def merge(self, other: _CallTally) -> None:
         for st, n in other.by.items():
             self.by[st] += n
 
