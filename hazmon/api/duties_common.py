@@ -92,9 +92,10 @@ def hazard_source_of(ent: Enterprise, code: str) -> HazardSource:
     return hs
 
 
-def enterprises_in(registry: Registry, principal: Principal, region: str | None
-                   ) -> list[Enterprise]:
-    return visible_enterprises(registry, principal, region, None)
+def enterprises_in(registry: Registry, principal: Principal, region: str | None,
+                   enterprise: str | None = None) -> list[Enterprise]:
+    """The enterprises in scope, within `region` and, when given, only `enterprise`."""
+    return visible_enterprises(registry, principal, region, enterprise)
 
 
 def local_time(ms: int | None, config: DutiesConfig) -> str | None:

@@ -16,7 +16,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from hazmon.alerts.holds import Hold, HoldKind
 from hazmon.alerts.lifecycle import MAX_TEXT
 from hazmon.api.alarms import AlarmPublic, alarm_public
-from hazmon.api.deps import Ctx, CurrentPrincipal, CurrentRegistry, RegionQuery, requires
+from hazmon.api.deps import (
+    Ctx,
+    CurrentPrincipal,
+    CurrentRegistry,
+    EnterpriseQuery,
+    RegionQuery,
+    requires,
+)
 from hazmon.api.duties_common import (
     DUTY_RESPONSES,
     FORM_RESPONSES,
@@ -96,13 +103,13 @@ async def _suppressed(ctx: Ctx, ent: str, hs: str) -> bool:
 
 @router.get("/run-states", summary="Run states of the hazard sources in scope")
 async def list_run_states(ctx: Ctx, duties: Duties, registry: CurrentRegistry,
-                          principal: CurrentPrincipal, region: RegionQuery = None
-                          ) -> list[RunStatePublic]:
+                          principal: CurrentPrincipal, region: RegionQuery = None,
+                          enterprise: EnterpriseQuery = None) -> list[RunStatePublic]:
     out = []
     held = {(h.enterprise, h.hazard_source) for h in await ctx.alarms.holds()
             if h.kind is HoldKind.SUPPRESSED}
     states = {(r.enterprise, r.hazard_source): r for r in await duties.store.run_states()}
-    for ent in enterprises_in(registry, principal, region):
+    for ent in enterprises_in(registry, principal, region, enterprise):
         for hs in ent.hazard_sources:
             out.append(run_state_public(ent.code, hs.code, states.get((ent.code, hs.code)),
                                         (ent.code, hs.code) in held))
@@ -184,8 +191,9 @@ def _hold(h: Hold) -> HoldPublic:
 
 @router.get("/holds", summary="Holds in place in the caller's scope")
 async def list_holds(ctx: Ctx, registry: CurrentRegistry, principal: CurrentPrincipal,
-                     region: RegionQuery = None) -> list[HoldPublic]:
-    visible = {e.code for e in enterprises_in(registry, principal, region)}
+                     region: RegionQuery = None, enterprise: EnterpriseQuery = None
+                     ) -> list[HoldPublic]:
+    visible = {e.code for e in enterprises_in(registry, principal, region, enterprise)}
     return [_hold(h) for h in await ctx.alarms.holds() if h.enterprise in visible]
 
 

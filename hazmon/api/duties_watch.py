@@ -166,9 +166,10 @@ class FindingPublic(BaseModel):
             summary="Duty facts true now: missing commitments, overdue duties, missed calls")
 async def list_findings(duties: Duties, registry: CurrentRegistry,
                         principal: CurrentPrincipal, region: RegionQuery = None,
+                        enterprise: EnterpriseQuery = None,
                         kind: Annotated[list[FactKind] | None, Query()] = None
                         ) -> list[FindingPublic]:
-    visible = {e.code: e for e in enterprises_in(registry, principal, region)}
+    visible = {e.code: e for e in enterprises_in(registry, principal, region, enterprise)}
     out = []
     for f in await duties.facts_now():
         ent = visible.get(f.enterprise)

@@ -31,6 +31,7 @@ from hazmon.api.deps import (
     RegionQuery,
     requires,
 )
+from hazmon.api.enterprises import visible_enterprises
 from hazmon.api.errors import ApiError, NotFound, Unavailable
 from hazmon.api.rights import Action
 from hazmon.api.scope import Principal, Role, narrow_region
@@ -45,6 +46,7 @@ from hazmon.api.warnings_public import (
 )
 from hazmon.domain.regions import Level
 from hazmon.domain.registry import Registry
+from hazmon.duties.report import ScopeEnterprise
 from hazmon.warnings.engine import WarningEngine
 from hazmon.warnings.evaluate import Assessment, Reason
 from hazmon.warnings.feedback import MAX_TEXT, FeedbackInvalid, parse_feedback
@@ -63,7 +65,14 @@ from hazmon.warnings.lifecycle import (
 from hazmon.warnings.lifecycle import (
     Action as StepAction,
 )
-from hazmon.warnings.report import Period, ReportRefused, build_report, local_day, period_window
+from hazmon.warnings.report import (
+    Period,
+    ReportRefused,
+    build_report,
+    counted_window,
+    local_day,
+    period_window,
+)
 from hazmon.warnings.report_render import report_csv, report_html
 from hazmon.warnings.store import WarningFilter
 
@@ -294,6 +303,24 @@ def _region_name(engine: WarningEngine, prefix: str) -> str | None:
     return unit.name
 
 
+def _duty_scope(ctx: Ctx, principal: Principal, registry: Registry, prefix: str | None,
+                include_simulated: bool) -> list[ScopeEnterprise]:
+    """The enterprises whose duties the report counts: the caller's scope within the
+    report's region (a plant its own), simulated plants only when asked for."""
+    simulated = ctx.simulated_enterprises()
+    return [ScopeEnterprise(e.code, e.name, e.region)
+            for e in visible_enterprises(registry, principal, prefix, principal.enterprise)
+            if include_simulated or not (e.simulated or e.code in simulated)]
+
+
+def _county_names(engine: WarningEngine, counties: set[str]) -> dict[str, str]:
+    regions = engine.planner.regions
+    if regions is None:
+        return {}
+    found = {c: regions.county_of(c) for c in counties}
+    return {c: county.name for c, county in found.items() if county is not None}
+
+
 @router.get("/report", summary="The report (通报) of a region and period: JSON, CSV or a "
                                "printable page (docs/CONTRACT.md §5.11)",
             response_model=None,
@@ -329,11 +356,22 @@ async def warning_report(
                                            since_ms=window.start_ms - _PREVIOUS_MS))
     found = [] if flt is None or not possible else [
         w for w in await engine.store.query_all(flt) if _sees(principal, w)]
+    duties = None
+    if ctx.duties is not None:
+        scope = (_duty_scope(ctx, principal, registry, prefix, include_simulated)
+                 if possible else [])
+        try:
+            counted = counted_window(Period(period), day or local_day(now), now)
+        except ReportRefused as exc:
+            raise ReportInvalid(str(exc)) from None
+        duties = await ctx.duties.report_figures(
+            scope, counted.start_ms, counted.end_ms, now,
+            _county_names(engine, {e.county for e in scope}))
     try:
         report = build_report(found, prefix or "", period, day, now, top=top,
                               include_simulated=include_simulated,
                               enterprise_names=_names(registry),
-                              region_name=_region_name(engine, prefix or ""))
+                              region_name=_region_name(engine, prefix or ""), duties=duties)
     except ReportRefused as exc:
         raise ReportInvalid(str(exc)) from None
     if format_ == "csv":

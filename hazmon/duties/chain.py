@@ -90,6 +90,16 @@ def overdue_duties(
     return out
 
 
+def holiday_window_start(now_ms: int, config: DutiesConfig) -> int | None:
+    """Where the window of the last holiday begun by `now_ms` starts (the 技术负责人's check
+    is owed in it), None before any: no older record can change `overdue_duties` but
+    each role's latest one."""
+    started = _last_holiday_started(now_ms, -1, config)
+    if started is None:
+        return None
+    return local_ms(started - timedelta(days=config.chain.before_holiday_days), time(0), config)
+
+
 def _last_holiday_started(now_ms: int, since_ms: int, config: DutiesConfig) -> date | None:
     started = [h for h in config.chain.holidays
                if since_ms < local_ms(h, time(0), config) <= now_ms]

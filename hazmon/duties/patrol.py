@@ -58,6 +58,17 @@ def daily_sample(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class PatrolDraw:
+    """A county's sample of a day, as kept (the seed lets it be drawn again)."""
+
+    county: str
+    day: date
+    seed: str
+    enterprises: tuple[str, ...]
+    drawn_at_ms: int
+
+
 class PatrolCheck(StrEnum):
     DATA_ONLINE = "data_online"  # 数据在线
     COMMITMENT_FILED = "commitment_filed"  # 承诺已填报

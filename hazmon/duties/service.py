@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date
 from typing import Any, Final
 
@@ -25,12 +25,13 @@ from hazmon.alerts.ulid import UlidFactory
 from hazmon.core.clock import Clock
 from hazmon.domain.registry import Enterprise, Registry
 from hazmon.duties import deadline, patrol, rollcall
-from hazmon.duties.chain import DAY_MS, DutyRecord
+from hazmon.duties.chain import DAY_MS, DutyRecord, holiday_window_start
 from hazmon.duties.commitment import file_commitment, local_day, run_states
 from hazmon.duties.config import DutiesConfig
 from hazmon.duties.facts import DutyFact
 from hazmon.duties.findings import Snapshot, facts, judged_days
 from hazmon.duties.patrol import PatrolRecord
+from hazmon.duties.report import DutyFigures, ScopeEnterprise, duty_figures, span_days
 from hazmon.duties.rollcall import RollCall
 from hazmon.duties.runstate import (
     LABEL,
@@ -44,6 +45,8 @@ from hazmon.duties.store import DutyStore, PatrolDraw, StoredCommitment
 log = logging.getLogger(__name__)
 
 RUNSTATE_REASON: Final = "运行状态:"  # the reason prefix of a hold placed by a run state
+# A month of a province's roll calls (2 a day, 5 per county, ~100 counties) is ~30,000.
+REPORT_MAX_CALLS: Final = 1_000_000
 
 
 def _none_silent(now_ms: int) -> frozenset[str]:
@@ -226,12 +229,38 @@ class DutyService:
         self._changed()
 
 
+    # --- reports --------------------------------------------------------------------------
+
+    async def report_figures(self, scope: Sequence[ScopeEnterprise], start_ms: int,
+                             end_ms: int, now_ms: int,
+                             county_names: Mapping[str, str] | None = None) -> DutyFigures:
+        """The duty figures of a report's span for the enterprises in its scope
+        (`hazmon.duties.report`), read from the store: only the span's rows."""
+        days = span_days(start_ms, end_ms, self.config)
+        first, last = (days[0], days[-1]) if days else (self.today(now_ms),) * 2
+        started = await self.store.mark("started_ms")
+        return duty_figures(
+            scope=scope, start_ms=start_ms, end_ms=end_ms, now_ms=now_ms, config=self.config,
+            calls=await self.store.roll_calls(since_ms=start_ms, until_ms=end_ms,
+                                              limit=REPORT_MAX_CALLS),
+            draws=await self.store.patrol_draws(first, last) if days else (),
+            patrols=await self.store.patrol_records(first, last) if days else (),
+            commitments=[sc.commitment for sc in
+                         await self.store.commitments_of_day(first, last)] if days else (),
+            started_ms=None if started is None else int(started),
+            county_names=county_names)
+
     # --- facts ----------------------------------------------------------------------------
 
     async def snapshot(self, now_ms: int | None = None) -> Snapshot:
         """What the facts are computed from, read from the store. The first read marks
         when duties began (the service's first day is judged from then on) and when each
-        hazard source first appeared (its 包保 duties are due one interval later)."""
+        hazard source first appeared (its 包保 duties are due one interval later).
+
+        Only what can still be due or overdue is read, not the history: today's and
+        yesterday's commitments, the last two days' roll calls, and of the 包保 records
+        each source and role's latest, the last holiday's window and those with an
+        unfixed hidden danger (`DutyStore.duty_records_in_force`)."""
         now = self.clock() if now_ms is None else now_ms
         if self.registry is None:
             raise RuntimeError("DutyService.snapshot needs the registry")
@@ -255,7 +284,8 @@ class DutyService:
         return Snapshot(
             sources=sources, started_ms=started, since_ms=since, commitments=commitments,
             run_states=tuple(await self.store.run_states()),
-            records=tuple(r for _, r in await self.store.duty_records()),
+            records=tuple(r for _, r in await self.store.duty_records_in_force(
+                holiday_window_start(now, self.config))),
             calls=tuple(calls), silent=self.silent(now))
 
     async def facts_now(self) -> list[DutyFact]:

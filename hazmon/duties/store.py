@@ -19,11 +19,13 @@ from hazmon.alerts.errors import StoreError
 from hazmon.alerts.sql import Database, Row, StoreConflict, Tx
 from hazmon.duties.chain import ChainRole, DutyRecord, HiddenDanger
 from hazmon.duties.commitment import Commitment, CommitmentInput
-from hazmon.duties.patrol import PatrolCheck, PatrolRecord
+from hazmon.duties.patrol import PatrolCheck, PatrolDraw, PatrolRecord
 from hazmon.duties.rollcall import RollCall
 from hazmon.duties.runstate import RunState, RunStateRecord
 
 log = logging.getLogger(__name__)
+
+__all__ = ["DutyStore", "PatrolDraw", "RunStateChange", "StoredCommitment", "migrate"]
 
 # version -> statements; append new versions, never edit a released one.
 MIGRATIONS: dict[int, list[str]] = {
@@ -116,6 +118,15 @@ MIGRATIONS: dict[int, list[str]] = {
             val TEXT NOT NULL
         )""",
     ],
+    # The duty loop reads only what can still be due or overdue (`duty_records_in_force`):
+    # each source and role's latest record, the holiday window, the unfixed dangers.
+    2: [
+        "CREATE INDEX duty_records_role ON duty_records (enterprise, hazard_source, role,"
+        " at_ms)",
+        "CREATE INDEX duty_records_time ON duty_records (at_ms)",
+        "CREATE INDEX duty_hidden_dangers_record ON duty_hidden_dangers (record_id)",
+        "CREATE INDEX duty_hidden_dangers_open ON duty_hidden_dangers (fixed_at, record_id)",
+    ],
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -154,15 +165,6 @@ class RunStateChange:
     expected_end_ms: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class PatrolDraw:
-    county: str
-    day: date
-    seed: str
-    enterprises: tuple[str, ...]
-    drawn_at_ms: int
-
-
 def _commitment(r: Row) -> StoredCommitment:
     c = Commitment(r[0], CommitmentInput.model_validate_json(r[5]), r[6], int(r[2]), r[3])
     return StoredCommitment(c, bool(r[4]))
@@ -178,6 +180,19 @@ def _roll_call(r: Row) -> RollCall:
                     None if r[5] is None else int(r[5]), r[6])
 
 
+def _records(rows: Sequence[Row], danger_rows: Sequence[Row]) -> list[tuple[str, DutyRecord]]:
+    dangers: dict[str, list[HiddenDanger]] = {}
+    for d in danger_rows:
+        dangers.setdefault(d[0], []).append(HiddenDanger(
+            d[1], d[2], date.fromisoformat(d[3]), None if d[4] is None else int(d[4])))
+    return [(r[0], DutyRecord(r[1], r[2], ChainRole(r[3]), r[4], int(r[5]),
+                              tuple(json.loads(r[6])), tuple(dangers.get(r[0], ()))))
+            for r in rows]
+
+
+_RECORD_COLS = "id, enterprise, hazard_source, role, person, at_ms, checked"
+_RECORD_COLS_R = ", ".join(f"r.{c}" for c in _RECORD_COLS.split(", "))
+_DANGER_COLS = "d.record_id, d.id, d.description, d.fix_by, d.fixed_at"
 _COMMITMENT_COLS = "enterprise, day, filed_at, filed_by, late, body, text"
 _RUN_COLS = "enterprise, hazard_source, state, since_ms, set_by, reason, expected_end_ms"
 _CALL_COLS = "id, enterprise, called_at, deadline, called_by, answered_at, answered_by"
@@ -223,10 +238,12 @@ class DutyStore:
             (enterprise, day.isoformat()))
         return None if row is None else _commitment(row)
 
-    async def commitments_of_day(self, day: date) -> list[StoredCommitment]:
+    async def commitments_of_day(self, day: date, last: date | None = None
+                                 ) -> list[StoredCommitment]:
+        """The commitments of `day` (to `last` inclusive when given), by day and enterprise."""
         rows = await self.db.fetchall(
-            f"SELECT {_COMMITMENT_COLS} FROM duty_commitments WHERE day = ? ORDER BY enterprise",
-            (day.isoformat(),))
+            f"SELECT {_COMMITMENT_COLS} FROM duty_commitments WHERE day >= ? AND day <= ?"
+            " ORDER BY day, enterprise", (day.isoformat(), (last or day).isoformat()))
         return [_commitment(r) for r in rows]
 
     async def commitments_of(self, enterprise: str, *, limit: int = 100, offset: int = 0
@@ -315,21 +332,39 @@ class DutyStore:
 
     async def duty_records(self, enterprise: str | None = None) -> list[tuple[str, DutyRecord]]:
         """(id, record) oldest first, with their hidden dangers."""
-        sql = ("SELECT id, enterprise, hazard_source, role, person, at_ms, checked"
-               " FROM duty_records")
+        sql = f"SELECT {_RECORD_COLS} FROM duty_records"
         params: tuple[object, ...] = ()
+        dsql = f"SELECT {_DANGER_COLS} FROM duty_hidden_dangers d"
         if enterprise is not None:
             sql, params = sql + " WHERE enterprise = ?", (enterprise,)
+            dsql += " JOIN duty_records r ON r.id = d.record_id WHERE r.enterprise = ?"
         rows = await self.db.fetchall(sql + " ORDER BY at_ms, id", params)
-        dangers: dict[str, list[HiddenDanger]] = {}
-        for d in await self.db.fetchall(
-                "SELECT record_id, id, description, fix_by, fixed_at FROM duty_hidden_dangers"
-                " ORDER BY id"):
-            dangers.setdefault(d[0], []).append(HiddenDanger(
-                d[1], d[2], date.fromisoformat(d[3]), None if d[4] is None else int(d[4])))
-        return [(r[0], DutyRecord(r[1], r[2], ChainRole(r[3]), r[4], int(r[5]),
-                                  tuple(json.loads(r[6])), tuple(dangers.get(r[0], ()))))
-                for r in rows]
+        return _records(rows, await self.db.fetchall(dsql + " ORDER BY d.id", params))
+
+    async def duty_records_in_force(self, since_ms: int | None = None
+                                    ) -> list[tuple[str, DutyRecord]]:
+        """What the duty facts can still depend on, not the whole history (oldest first):
+        each (enterprise, source, role)'s latest record (its next check is due one
+        interval later, overdue or not), the records since `since_ms` (the window of
+        the last holiday's check; None: none needed) and every record with a hidden
+        danger not fixed, each with only its unfixed hidden dangers."""
+        params: list[object] = []
+        window = ""
+        if since_ms is not None:
+            window = f" UNION SELECT {_RECORD_COLS} FROM duty_records WHERE at_ms >= ?"
+            params.append(since_ms)
+        rows = await self.db.fetchall(
+            f"SELECT {_RECORD_COLS_R} FROM duty_records r JOIN ("
+            "SELECT enterprise, hazard_source, role, MAX(at_ms) AS last FROM duty_records"
+            " GROUP BY enterprise, hazard_source, role) l ON l.enterprise = r.enterprise"
+            " AND l.hazard_source = r.hazard_source AND l.role = r.role AND r.at_ms = l.last"
+            f"{window} UNION SELECT {_RECORD_COLS} FROM duty_records WHERE id IN"
+            " (SELECT record_id FROM duty_hidden_dangers WHERE fixed_at IS NULL)"
+            " ORDER BY 6, 1", params)
+        dangers = await self.db.fetchall(
+            f"SELECT {_DANGER_COLS} FROM duty_hidden_dangers d WHERE d.fixed_at IS NULL"
+            " ORDER BY d.id")
+        return _records(rows, dangers)
 
     async def hidden_danger_owner(self, danger_id: str) -> tuple[str, str, int | None] | None:
         """(enterprise, hazard source, fixed_at_ms) of a hidden danger, None if unknown."""
@@ -380,11 +415,15 @@ class DutyStore:
                                    alarm_id=None, payload={"id": call_id})
         return changed == 1
 
-    async def roll_calls(self, *, since_ms: int = 0, enterprise: str | None = None,
-                         limit: int = 10_000) -> list[RollCall]:
-        """Calls made since `since_ms`, newest first."""
+    async def roll_calls(self, *, since_ms: int = 0, until_ms: int | None = None,
+                         enterprise: str | None = None, limit: int = 10_000
+                         ) -> list[RollCall]:
+        """Calls made in `[since_ms, until_ms)`, newest first."""
         sql = f"SELECT {_CALL_COLS} FROM duty_roll_calls WHERE called_at >= ?"
         params: list[object] = [since_ms]
+        if until_ms is not None:
+            sql += " AND called_at < ?"
+            params.append(until_ms)
         if enterprise is not None:
             sql += " AND enterprise = ?"
             params.append(enterprise)
@@ -404,10 +443,12 @@ class DutyStore:
                  draw.drawn_at_ms))
         return changed == 1
 
-    async def patrol_draws(self, day: date) -> list[PatrolDraw]:
+    async def patrol_draws(self, day: date, last: date | None = None) -> list[PatrolDraw]:
+        """The draws of `day` (to `last` inclusive when given), by day and county."""
         rows = await self.db.fetchall(
             "SELECT county, day, seed, enterprises, drawn_at FROM duty_patrol_draws"
-            " WHERE day = ? ORDER BY county", (day.isoformat(),))
+            " WHERE day >= ? AND day <= ? ORDER BY day, county",
+            (day.isoformat(), (last or day).isoformat()))
         return [PatrolDraw(r[0], date.fromisoformat(r[1]), r[2], tuple(json.loads(r[3])),
                            int(r[4])) for r in rows]
 
@@ -423,10 +464,12 @@ class DutyStore:
                                payload={"enterprise": p.enterprise, "day": p.day.isoformat(),
                                         "failed": [c.value for c in p.failed]})
 
-    async def patrol_records(self, day: date) -> list[PatrolRecord]:
+    async def patrol_records(self, day: date, last: date | None = None) -> list[PatrolRecord]:
+        """The patrols of `day` (to `last` inclusive when given), in the order recorded."""
         rows = await self.db.fetchall(
             "SELECT enterprise, day, official, at_ms, findings, note FROM duty_patrol_records"
-            " WHERE day = ? ORDER BY id", (day.isoformat(),))
+            " WHERE day >= ? AND day <= ? ORDER BY id",
+            (day.isoformat(), (last or day).isoformat()))
         return [PatrolRecord(r[0], date.fromisoformat(r[1]), r[2], int(r[3]),
                              {PatrolCheck(k): bool(v) for k, v in json.loads(r[4]).items()},
                              r[5]) for r in rows]

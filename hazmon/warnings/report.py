@@ -29,6 +29,9 @@ What is counted:
   elapsed span: today until 10:20 against yesterday until 10:20. The previous period's
   warnings too are taken as they stand at `now_ms`. A previous value of 0 gives a
   `delta` but no `change_pct`; a figure without a value (no median) gives neither.
+- **Duties**: the roll calls' answer rate per enterprise, the patrol coverage per county
+  and the commitments filed on time, late or not at all, over the counted span
+  (`hazmon.duties.report`); handed in by the caller, who reads the duty store.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from enum import StrEnum
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from hazmon.duties.report import DutyFigures
 from hazmon.warnings.feedback import Cause
 from hazmon.warnings.levels import WarningLevel
 from hazmon.warnings.lifecycle import AWAITING_FEEDBACK, EarlyWarning, WarningState
@@ -215,6 +219,9 @@ class WarningReport:
     trend: tuple[Change, ...]
     top_enterprises: tuple[EnterpriseRow, ...]
     overdue_enterprises: tuple[EnterpriseRow, ...]  # every one with an overdue warning
+    # the duties over the counted span (roll calls, patrols, commitments); None when the
+    # service runs no duties
+    duties: DutyFigures | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON of the report (docs/CONTRACT.md, "Warning reports")."""
@@ -232,6 +239,7 @@ class WarningReport:
             "trend": [_change_dict(c) for c in self.trend],
             "top_enterprises": [enterprise_dict(e) for e in self.top_enterprises],
             "overdue_enterprises": [enterprise_dict(e) for e in self.overdue_enterprises],
+            "duties": None if self.duties is None else self.duties.to_dict(),
         }
 
 
@@ -351,6 +359,24 @@ def trend(now: Figures, before: Figures) -> tuple[Change, ...]:
     )
 
 
+def _period(period: Period | str) -> Period:
+    try:
+        return Period(period)
+    except ValueError:
+        raise ReportRefused(
+            f"period must be one of {', '.join(Period)}, not {period!r}") from None
+
+
+def counted_window(period: Period | str, day: date, now_ms: int) -> Window:
+    """The span a report counts: its period, cut at `now_ms` while it runs. ReportRefused
+    for a period not begun."""
+    period = _period(period)
+    window = period_window(period, day)
+    if now_ms < window.start_ms:
+        raise ReportRefused(f"the {period.value} of {day.isoformat()} has not begun")
+    return window if now_ms >= window.end_ms else Window(window.start_ms, now_ms)
+
+
 def _check_prefix(region_prefix: str) -> None:
     if not (len(region_prefix) <= 6 and region_prefix.isascii() and
             (region_prefix == "" or region_prefix.isdigit())):
@@ -368,6 +394,7 @@ def build_report(
     include_simulated: bool = False,
     enterprise_names: Mapping[str, str] | None = None,
     region_name: str | None = None,
+    duties: DutyFigures | None = None,
 ) -> WarningReport:
     """The report (通报) of `region_prefix` for the `period` containing `day`, as of `now_ms`.
 
@@ -382,25 +409,22 @@ def build_report(
     - `top`: how many enterprises `top_enterprises` lists (1 to 100);
       `enterprise_names`: code → name (from the registry), the code where none is given;
       `include_simulated`: count simulated enterprises' warnings too (a drill's report).
+    - `duties`: the duty figures of the same region over `counted_window(period, day,
+      now_ms)` (`hazmon.duties.report`, gathered by the caller from the duty store),
+      carried as they are; None when the service runs no duties.
 
     Raises ReportRefused (a ValueError; the API answers 422) for a bad prefix, period or
     `top`, or a period that has not begun at `now_ms`. Pure: the same arguments give the
     same report.
     """
     _check_prefix(region_prefix)
-    try:
-        period = Period(period)
-    except ValueError:
-        raise ReportRefused(
-            f"period must be one of {', '.join(Period)}, not {period!r}") from None
+    period = _period(period)
     if not 1 <= top <= MAX_TOP:
         raise ReportRefused(f"top must be 1 to {MAX_TOP}, not {top}")
     day = local_day(now_ms) if day is None else day
     window = period_window(period, day)
-    if now_ms < window.start_ms:
-        raise ReportRefused(f"the {period.value} of {day.isoformat()} has not begun")
+    counted = counted_window(period, day, now_ms)
     complete = now_ms >= window.end_ms
-    counted = window if complete else Window(window.start_ms, now_ms)
     prev_first = previous_first_day(period, first_day(period, day))
     prev_full = period_window(period, prev_first)
     previous = prev_full if complete else Window(
@@ -421,6 +445,6 @@ def build_report(
         counted=counted, previous=previous, include_simulated=include_simulated,
         figures=now_figures, previous_figures=before_figures,
         trend=trend(now_figures, before_figures), top_enterprises=tuple(rows[:top]),
-        overdue_enterprises=tuple(overdue_rows),
+        overdue_enterprises=tuple(overdue_rows), duties=duties,
     )
 

@@ -4,7 +4,8 @@ CSV (`report_csv`): UTF-8 with a byte-order mark (Excel then reads the Chinese r
 CRLF line ends, one table per section one after another, each a title row, a header
 row and its rows, then an empty row:
 
-    通报, 概况 (指标/本期/上期/变化/变化率%), 按级别, 按原因, 处置情况, 企业排名, 逾期企业
+    通报, 概况 (指标/本期/上期/变化/变化率%), 按级别, 按原因, 处置情况, 企业排名, 逾期企业,
+    then, where the service runs duties: 值班点名应答率, 在线巡查覆盖率, 安全承诺填报
 
 A text cell that a spreadsheet would read as a formula (starting with = + - @, a tab or
 a carriage return) is prefixed with an apostrophe.
@@ -22,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Final
 
+from hazmon.duties.report import CommitmentRow, DutyFigures, PatrolRow, RollCallRow
 from hazmon.warnings.feedback import Cause
 from hazmon.warnings.lifecycle import WarningState
 from hazmon.warnings.report import (
@@ -144,8 +146,44 @@ def enterprise_rows(rows: Sequence[EnterpriseRow]) -> list[list[str]]:
             for i, r in enumerate(rows, 1)]
 
 
+ROLL_CALL_HEADER: Final = ["企业", "统一社会信用代码", "点名次数", "按时应答", "超时应答",
+                            "未应答", "待应答", "应答率（%）"]
+PATROL_HEADER: Final = ["县区", "地区代码", "抽查天数", "抽中企业（家次）", "当日已巡查",
+                        "覆盖率（%）", "巡查记录"]
+COMMITMENT_HEADER: Final = ["企业", "统一社会信用代码", "应报天数", "按时填报", "逾期填报",
+                            "未填报", "按时率（%）"]
+
+
+def roll_call_rows(rows: Sequence[RollCallRow], total: RollCallRow) -> list[list[str]]:
+    return [[r.name, r.enterprise or "—", str(r.calls), str(r.answered), str(r.answered_late),
+             str(r.missed), str(r.waiting), number(r.answer_rate_pct)]
+            for r in (*rows, total)]
+
+
+def patrol_rows(rows: Sequence[PatrolRow], total: PatrolRow) -> list[list[str]]:
+    return [[r.name, r.county or "—", str(r.days), str(r.sampled), str(r.patrolled),
+             number(r.coverage_pct), str(r.records)] for r in (*rows, total)]
+
+
+def commitment_rows(rows: Sequence[CommitmentRow], total: CommitmentRow) -> list[list[str]]:
+    return [[r.name if r.enterprise else "合计（范围内全部企业）", r.enterprise or "—",
+             str(r.days), str(r.on_time), str(r.late), str(r.missing), number(r.on_time_pct)]
+            for r in (*rows, total)]
+
+
+def duty_sections(d: DutyFigures) -> list[tuple[str, list[str], list[list[str]]]]:
+    return [
+        ("值班点名应答率（按企业）", ROLL_CALL_HEADER,
+         roll_call_rows(d.roll_calls, d.roll_call_total)),
+        ("在线巡查覆盖率（按县区）", PATROL_HEADER, patrol_rows(d.patrols, d.patrol_total)),
+        ("安全承诺填报（有逾期或未填报的企业）", COMMITMENT_HEADER,
+         commitment_rows(d.commitments, d.commitment_total)),
+    ]
+
+
 def sections(report: WarningReport) -> list[tuple[str, list[str], list[list[str]]]]:
     f = report.figures
+    duties = [] if report.duties is None else duty_sections(report.duties)
     return [
         ("概况", ["指标", "本期", "上期", "变化", "变化率"], summary_rows(report)),
         ("按级别", ["级别", "预警数"], level_rows(f)),
@@ -154,6 +192,7 @@ def sections(report: WarningReport) -> list[tuple[str, list[str], list[list[str]
         (f"预警最多的企业（前 {len(report.top_enterprises)} 家）", ENTERPRISE_HEADER,
          enterprise_rows(report.top_enterprises)),
         ("有逾期预警的企业", ENTERPRISE_HEADER, enterprise_rows(report.overdue_enterprises)),
+        *duties,
     ]
 
 

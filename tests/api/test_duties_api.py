@@ -297,3 +297,28 @@ async def test_labels_for_the_page(api: Api) -> None:
     assert labels["fields"]["duty_leader.phone"] == "值班领导电话"
     assert labels["special_works"]["hot_work_special"] == "特级动火作业"
     assert labels["deadline"] == "10:00"
+
+
+@pytest.mark.parametrize("role", ["province", "city", "other_city", "county", "enterprise",
+                                  "simulator"])
+async def test_one_enterprise_duties_for_every_role_in_its_scope(api: Api, role: str) -> None:
+    """What a regulator's page reads of one plant (?enterprise=): its run states, holds,
+    duty records, open findings and commitments, the plant's own only in scope."""
+    for ent, hs in ((ENT, "MHS-01"), (ENT2, "MHS-02")):
+        await api.alarms.suppress_hazard_source(ent, hs, "test", "停车")
+        await api.ctx.duties.call_roll([ent], "test")  # type: ignore[union-attr]
+    api.clock.advance(minutes=10)
+    sees = SEES[role]
+    for ent in (ENT, ENT2):
+        q = {"enterprise": ent}
+        states = (await api.get(role, "/api/v1/run-states", params=q)).json()
+        assert {s["enterprise"] for s in states} == ({ent} & sees)
+        holds = (await api.get(role, "/api/v1/holds", params=q)).json()
+        assert {(h["enterprise"], h["reason"]) for h in holds} == (
+            {(ent, "停车")} if ent in sees else set())
+        found = (await api.get(role, "/api/v1/duties/findings", params=q)).json()
+        assert {f["enterprise"] for f in found} == ({ent} & sees)
+        records = await api.get(role, f"/api/v1/enterprises/{ent}/duty-records")
+        assert records.status_code == (200 if ent in sees else 404)
+        history = await api.get(role, f"/api/v1/enterprises/{ent}/commitments")
+        assert history.status_code == (200 if ent in sees else 404)

@@ -69,7 +69,7 @@ async def serving(store: AlarmStore, *, warnings: bool = False) -> AsyncIterator
         simulated_enterprises=lambda: frozenset({ENT2}), sse_heartbeat_s=1.0, duties=duties,
         warnings=engine)
     issued = {}
-    for role, scope in (("enterprise", ENT), ("province", "32")):
+    for role, scope in (("enterprise", ENT), ("province", "32"), ("county", "320921")):
         issued[role], _ = await tokens.create(role, scope, f"web-{role}", now_ms())
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

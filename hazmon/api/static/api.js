@@ -49,6 +49,31 @@ export async function call(method, path, { params, body, signal } = {}) {
 export const get = (path, params, signal) => call('GET', path, { params, signal });
 export const post = (path, body) => call('POST', path, { body });
 
+/**
+ * Fetches `path` with the token and hands the answer to the browser as a file named
+ * `filename` (CSV, HTML reports): a plain <a download> cannot send the Authorization header.
+ */
+export async function download(path, params, filename) {
+  const t = token.get();
+  if (!t) throw new Unauthorized('no token');
+  const r = await fetch(BASE + path + query(params),
+    { headers: { Authorization: `Bearer ${t}` }, cache: 'no-store' });
+  if (r.status === 401) throw new Unauthorized('token refused');
+  if (!r.ok) {
+    let data = null;
+    try { data = await r.json(); } catch { /* not JSON */ }
+    throw new ApiError(r.status, data);
+  }
+  const url = URL.createObjectURL(await r.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
 /** Every item of an offset-paged registry list. */
 export async function getAll(path, params = {}) {
   const items = [];

@@ -189,7 +189,10 @@ async function loadList(ctx) {
   body.replaceChildren(...day.items.map((r) => {
     const cm = r.commitment;
     return h('tr', { dataset: { enterprise: r.enterprise, status: r.status } },
-      h('td', {}, r.enterprise_name, ctx.state.isSim(r.enterprise) && simBadge()),
+      h('td', {}, PLANT.has((ctx.state.principal || {}).role) ? r.enterprise_name
+        : h('button', { type: 'button', class: 'linkish duty-open', title: '查看企业履职情况',
+          onclick: () => ctx.show('watch', { enterprise: r.enterprise }) }, r.enterprise_name),
+      ctx.state.isSim(r.enterprise) && simBadge()),
       h('td', { class: 'wide' }, r.region),
       h('td', {}, h('span', { class: `duty-status s-${r.status}` }, r.status_label)),
       h('td', {}, cm ? time(cm.filed_at) : '—'),
@@ -231,17 +234,9 @@ async function callRoll(ctx) {
   await loadCalls(ctx);
 }
 
-async function downloadCsv(ctx) {
-  const t = api.token.get();
-  const q = ctx.state.filters.region ? `?region=${encodeURIComponent(ctx.state.filters.region)}` : '';
-  const r = await fetch(`/api/v1/commitments/day.csv${q}`, { headers: { Authorization: `Bearer ${t}` } });
-  if (!r.ok) throw new api.ApiError(r.status, null);
-  const url = URL.createObjectURL(await r.blob());
-  const a = h('a', { href: url, download: `安全承诺-${labels ? labels.today : ''}.csv` });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+function downloadCsv(ctx) {
+  return api.download('/commitments/day.csv', { region: ctx.state.filters.region },
+    `安全承诺-${labels ? labels.today : ''}.csv`);
 }
 
 async function mountAll(ctx) {

@@ -198,20 +198,11 @@ async function init(ctx) {
 
 /** The report (通报) of the caller's scope for the chosen period, as a file: the printable
  * page (opened from the downloads, it prints on A4) or the CSV. */
-async function downloadReport(ctx, format) {
+function downloadReport(ctx, format) {
   const period = $('#wn-period', root).value;
-  const params = new URLSearchParams({ period, format });
-  if (ctx.state.filters.region) params.set('region', ctx.state.filters.region);
-  const r = await fetch(`/api/v1/warnings/report?${params}`,
-    { headers: { Authorization: `Bearer ${api.token.get()}` } });
-  if (!r.ok) throw new api.ApiError(r.status, null);
-  const url = URL.createObjectURL(await r.blob());
   const name = { day: '日报', week: '周报', month: '月报' }[period];
-  const a = h('a', { href: url, download: `预警处置${name}.${format}` });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  return api.download('/warnings/report', { period, format, region: ctx.state.filters.region },
+    `预警处置${name}.${format}`);
 }
 
 export default {

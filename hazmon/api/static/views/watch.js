@@ -5,14 +5,32 @@
 // …/duty-records; a hidden danger marked 已整改 with POST …/hidden-dangers/{id}/fixed).
 // For a regulator: the day's 在线巡查 sample with its coverage (GET /patrols/day), a
 // finding recorded per plant (POST /patrols) and, where the role may, a warning opened by
-// hand (POST /warnings, where the warning part runs). Only what state.may(action) allows is offered; a refused form
-// shows each problem beside its field, as in duties.js.
+// hand (POST /warnings, where the warning part runs); and any enterprise of its scope,
+// picked from the list or clicked in a list (ctx.show('watch', {enterprise})), with the
+// same run states, holds and 包保 records read-only, its open duty findings
+// (GET /duties/findings?enterprise=) and its commitment history (GET …/commitments).
+// Only what state.may(action) allows is offered; a refused form shows each problem
+// beside its field, as in duties.js.
 
 import * as api from '../api.js';
-import { h, time } from '../fmt.js';
+import { ROLE, h, time } from '../fmt.js';
 import { $, $$, markup } from '../ui.js';
 
 const MARKUP = `
+<section class="panel" id="pt-panel" hidden>
+  <div class="toolbar"><h3>今日在线巡查</h3><span class="spacer"></span>
+    <span id="pt-coverage" class="muted"></span>
+    <button type="button" class="ghost" id="pt-reload">刷新</button></div>
+  <table class="table" id="pt-list"><thead><tr><th>企业</th><th>数据在线</th><th>承诺已报</th>
+    <th>点名应答</th><th>巡查</th><th></th></tr></thead><tbody></tbody></table>
+  <form id="pt-form" class="duty-form" novalidate hidden></form>
+</section>
+<section class="panel" id="ent-panel" hidden>
+  <div class="toolbar"><h3>企业履职情况</h3><span class="spacer"></span>
+    <label class="ent-pick">企业 <select id="ent-pick"></select></label></div>
+  <p class="muted" id="ent-hint">选择辖区内企业，或点击巡查名单、承诺名单中的企业名称，查看其运行状态、抑制与停用、包保履职记录和安全承诺记录。</p>
+  <div id="ent-findings" hidden><h4>当前问题</h4><ul class="ent-findings"></ul></div>
+</section>
 <section class="panel" id="rs-panel" hidden>
   <div class="toolbar"><h3>运行状态</h3>
     <small class="muted">停车、检修期间工艺报警按设计抑制，数据质量报警照常</small></div>
@@ -24,7 +42,7 @@ const MARKUP = `
   <div class="toolbar"><h3>抑制与停用</h3><span class="spacer"></span>
     <span id="hold-new"></span></div>
   <table class="table" id="hold-list"><thead><tr><th>危险源</th><th>类型</th><th>仪表</th>
-    <th>原因</th><th class="wide">操作人</th><th class="wide">自</th><th></th></tr></thead>
+    <th>原因</th><th class="wide">操作人</th><th class="wide">自</th><th>预计结束</th><th></th></tr></thead>
     <tbody></tbody></table>
   <form id="hold-form" class="duty-form" novalidate hidden></form>
 </section>
@@ -32,15 +50,14 @@ const MARKUP = `
   <h3>包保履职记录</h3>
   <form id="dr-form" class="duty-form" novalidate hidden></form>
   <table class="table" id="dr-list"><thead><tr><th>时间</th><th>危险源</th><th>包保角色</th>
-    <th>责任人</th><th class="wide">检查内容</th><th>隐患</th></tr></thead><tbody></tbody></table>
+    <th>责任人</th><th class="wide">检查内容</th><th>隐患及整改期限</th></tr></thead><tbody></tbody></table>
 </section>
-<section class="panel" id="pt-panel" hidden>
-  <div class="toolbar"><h3>今日在线巡查</h3><span class="spacer"></span>
-    <span id="pt-coverage" class="muted"></span>
-    <button type="button" class="ghost" id="pt-reload">刷新</button></div>
-  <table class="table" id="pt-list"><thead><tr><th>企业</th><th>数据在线</th><th>承诺已报</th>
-    <th>点名应答</th><th>巡查</th><th></th></tr></thead><tbody></tbody></table>
-  <form id="pt-form" class="duty-form" novalidate hidden></form>
+<section class="panel" id="cm-panel" hidden>
+  <div class="toolbar"><h3>安全承诺记录</h3><span class="spacer"></span>
+    <button type="button" class="ghost" id="cm-csv">导出 CSV</button></div>
+  <table class="table" id="cm-list"><thead><tr><th>日期</th><th>状态</th><th class="wide">填报时间</th>
+    <th>承诺人</th><th>重大隐患</th><th>开停车检修</th><th class="wide">值班领导</th></tr></thead>
+    <tbody></tbody></table>
 </section>`;
 
 const HOLD = { suppressed: '停车抑制', out_of_service: '停用（维修）' };
@@ -51,6 +68,16 @@ const yesNo = (v) => (v == null ? '—' : (v ? '是' : '否'));
 let root = null;
 let labels = null;
 let plant = null; // { code, name, sources: [{code, name}] } for a plant token
+let subject = null; // the enterprise shown: the plant's own, or the one a regulator picked
+const ACTOR = { ...ROLE, system: '系统', mqtt: '值班台' };
+
+/** "county:sun-li" → "县级·sun-li": who acted, as a duty officer reads it. */
+function who(actor) {
+  if (!actor) return '—';
+  const i = actor.indexOf(':');
+  const kind = i < 0 ? '' : actor.slice(0, i);
+  return ACTOR[kind] ? `${ACTOR[kind]}·${actor.slice(i + 1)}` : actor;
+}
 
 const field = (path, label, input) => h('label', { class: 'duty-field', dataset: { path } },
   h('span', {}, label), input, h('span', { class: 'field-error', dataset: { for: path } }));
@@ -63,7 +90,7 @@ function select(name, choices, value) {
 }
 
 const val = (form, name) => form.querySelector(`[name="${name}"]`);
-const hsName = (code) => ((plant && plant.sources.find((s) => s.code === code)) || { name: code }).name;
+const hsName = (code) => ((subject && subject.sources.find((s) => s.code === code)) || { name: code }).name;
 const localEnd = (v) => (v ? `${v}:00${labels.utc_offset}` : null);
 
 function showProblems(form, problems, note) {
@@ -102,7 +129,7 @@ async function guarded(ctx, form, note, what, work) {
 // --- run state -----------------------------------------------------------------------------
 
 async function loadRunStates(ctx) {
-  const rows = await api.get('/run-states');
+  const rows = await api.get('/run-states', { enterprise: subject.code });
   if (!root) return;
   const may = ctx.state.may('runstate.set');
   $('#rs-list tbody', root).replaceChildren(...rows.map((r) => h('tr',
@@ -133,7 +160,7 @@ function runStateForm(ctx, r) {
     ev.preventDefault();
     guarded(ctx, form, note, '变更运行状态', async () => {
       const reason = val(form, 'reason').value.trim();
-      const s = await api.call('PUT', `/enterprises/${plant.code}/hazard-sources/${r.hazard_source}/run-state`,
+      const s = await api.call('PUT', `/enterprises/${subject.code}/hazard-sources/${r.hazard_source}/run-state`,
         { body: { state: val(form, 'state').value, reason: reason || null,
           expected_end: localEnd(val(form, 'expected_end').value) } });
       form.hidden = true;
@@ -146,18 +173,24 @@ function runStateForm(ctx, r) {
 // --- holds -----------------------------------------------------------------------------------
 
 async function loadHolds(ctx) {
-  const holds = await api.get('/holds');
+  const [holds, states] = await Promise.all([api.get('/holds', { enterprise: subject.code }),
+    api.get('/run-states', { enterprise: subject.code })]);
   if (!root) return;
+  // a suppression by design ends when the source is back: its run state's expected end
+  const ends = new Map(states.filter((r) => r.process_alarms_suppressed && r.expected_end)
+    .map((r) => [r.hazard_source, r.expected_end]));
   const body = $('#hold-list tbody', root);
   body.replaceChildren(...holds.map((x) => h('tr',
     { dataset: { hs: x.hazard_source, kind: x.kind, tag: x.tag || '' } },
     h('td', {}, hsName(x.hazard_source)), h('td', {}, HOLD[x.kind] || x.kind),
     h('td', {}, x.tag || '整个危险源'), h('td', {}, x.reason),
-    h('td', { class: 'wide' }, x.by), h('td', { class: 'wide' }, x.since ? time(x.since) : '—'),
+    h('td', { class: 'wide' }, who(x.by)), h('td', { class: 'wide' }, x.since ? time(x.since) : '—'),
+    h('td', { class: 'hold-end' }, x.kind === 'suppressed' && ends.has(x.hazard_source)
+      ? time(ends.get(x.hazard_source)) : '—'),
     h('td', {}, ctx.state.may(HOLD_RIGHT[x.kind]) && h('button', { type: 'button',
       class: 'ghost hold-release', onclick: () => release(ctx, x).catch((e) => ctx.failed(e, '解除')) },
     '解除')))));
-  if (!holds.length) body.append(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, '无抑制或停用')));
+  if (!holds.length) body.append(h('tr', {}, h('td', { colspan: 8, class: 'muted' }, '无抑制或停用')));
 }
 
 async function release(ctx, x) {
@@ -170,7 +203,7 @@ async function release(ctx, x) {
 function holdForm(ctx, kind) {
   const form = $('#hold-form', root);
   const note = h('span', { class: 'muted' });
-  const sources = Object.fromEntries(plant.sources.map((s) => [s.code, `${s.name}（${s.code}）`]));
+  const sources = Object.fromEntries(subject.sources.map((s) => [s.code, `${s.name}（${s.code}）`]));
   form.replaceChildren(
     h('h4', {}, kind === 'suppressed' ? '手动停车抑制' : '停用（维修）'),
     h('div', { class: 'duty-grid' },
@@ -188,7 +221,7 @@ function holdForm(ctx, kind) {
       const reason = val(form, 'reason').value.trim();
       if (!reason) throw new api.ApiError(422, { message: '请填写原因', problems: [{ path: 'reason', message: '请填写原因' }] });
       const tag = kind === 'out_of_service' ? val(form, 'tag').value.trim() || null : null;
-      await api.post(`/enterprises/${plant.code}/hazard-sources/${val(form, 'hazard_source').value}/holds`,
+      await api.post(`/enterprises/${subject.code}/hazard-sources/${val(form, 'hazard_source').value}/holds`,
         { kind, tag, reason });
       form.hidden = true;
       ctx.toast(`已${HOLD[kind]}`);
@@ -209,7 +242,7 @@ function dangerRow(i) {
 function recordForm(ctx) {
   const form = $('#dr-form', root);
   const note = h('span', { class: 'muted' });
-  const sources = Object.fromEntries(plant.sources.map((s) => [s.code, `${s.name}（${s.code}）`]));
+  const sources = Object.fromEntries(subject.sources.map((s) => [s.code, `${s.name}（${s.code}）`]));
   const dangers = h('div', { class: 'duty-sources', id: 'dr-dangers' });
   form.replaceChildren(
     h('div', { class: 'duty-grid' },
@@ -234,7 +267,7 @@ function recordForm(ctx) {
           description: $('[name=danger]', d).value.trim(), fix_by: $('[name=fix_by]', d).value || null }))
           .filter((d) => d.description || d.fix_by),
       };
-      const r = await api.post(`/enterprises/${plant.code}/duty-records`, body);
+      const r = await api.post(`/enterprises/${subject.code}/duty-records`, body);
       ctx.toast(`履职记录已提交（${r.role_label}）`);
       recordForm(ctx);
       await loadRecords(ctx);
@@ -243,24 +276,28 @@ function recordForm(ctx) {
 }
 
 async function loadRecords(ctx) {
-  const records = await api.get(`/enterprises/${plant.code}/duty-records`);
+  const records = await api.get(`/enterprises/${subject.code}/duty-records`);
   if (!root) return;
   const may = ctx.state.may('duty.record');
   const body = $('#dr-list tbody', root);
+  // past its fix-by day (province time) and not fixed: what the 黄 warning is about
+  const overdue = (d) => !d.fixed_at && d.fix_by < labels.today;
   body.replaceChildren(...records.map((r) => h('tr', { dataset: { id: r.id } },
     h('td', {}, time(r.at)), h('td', {}, hsName(r.hazard_source)), h('td', {}, r.role_label),
     h('td', {}, r.person), h('td', { class: 'wide' }, r.checked.join('；')),
     h('td', {}, r.hidden_dangers.length ? r.hidden_dangers.map((d) => h('div',
-      { class: 'dr-hd', dataset: { id: d.id, fixed: d.fixed_at ? '1' : '0' } },
-      `${d.description}（${d.fix_by}前）`,
-      d.fixed_at ? h('span', { class: 'muted' }, ' 已整改')
+      { class: overdue(d) ? 'dr-hd dr-overdue' : 'dr-hd',
+        dataset: { id: d.id, fixed: d.fixed_at ? '1' : '0', overdue: overdue(d) ? '1' : '0' } },
+      `${d.description}（${d.fix_by}前整改）`,
+      overdue(d) && h('span', { class: 'dr-late' }, ' 已逾期'),
+      d.fixed_at ? h('span', { class: 'muted' }, ` 已整改 ${time(d.fixed_at)}`)
         : may && h('button', { type: 'button', class: 'ghost dr-fix',
           onclick: () => fixed(ctx, d.id).catch((e) => ctx.failed(e, '整改')) }, '已整改'))) : '无'))));
   if (!records.length) body.append(h('tr', {}, h('td', { colspan: 6, class: 'muted' }, '暂无记录')));
 }
 
 async function fixed(ctx, id) {
-  await api.post(`/enterprises/${plant.code}/hidden-dangers/${id}/fixed`);
+  await api.post(`/enterprises/${subject.code}/hidden-dangers/${id}/fixed`);
   ctx.toast('隐患已整改');
   await loadRecords(ctx);
 }
@@ -278,7 +315,9 @@ async function loadPatrols(ctx) {
   if (!draws.length) $('#pt-coverage', root).textContent = '今日无抽查';
   body.replaceChildren(...targets.map((t) => h('tr',
     { dataset: { enterprise: t.enterprise, county: t.county, patrolled: t.patrolled ? '1' : '0' } },
-    h('td', {}, t.enterprise_name), h('td', {}, yesNo(t.data_online)),
+    h('td', {}, h('button', { type: 'button', class: 'linkish pt-open', title: '查看企业履职情况',
+      onclick: () => showEnterprise(ctx, t.enterprise, true) }, t.enterprise_name)),
+    h('td', {}, yesNo(t.data_online)),
     h('td', {}, yesNo(t.commitment_filed)), h('td', {}, yesNo(t.roll_call_answered)),
     h('td', { class: 'pt-done' }, t.patrolled ? '已巡查' : '未巡查'),
     h('td', {}, ctx.state.may('patrol.record') && h('button', { type: 'button', class: 'pt-record',
@@ -323,9 +362,62 @@ function patrolForm(ctx, t) {
   };
 }
 
+// --- an enterprise of a regulator's scope ------------------------------------------------
+
+async function loadFindings(ctx) {
+  const found = await api.get('/duties/findings', { enterprise: subject.code });
+  if (!root) return;
+  const list = $('#ent-findings ul', root);
+  list.replaceChildren(...found.map((f) => h('li', { dataset: { kind: f.kind } },
+    h('span', { class: 'duty-flag' }, f.kind_label), '：', f.detail,
+    f.hazard_source ? `（${hsName(f.hazard_source)}）` : '', f.at ? ` · ${time(f.at)}` : '')));
+  if (!found.length) list.append(h('li', { class: 'muted' }, '无逾期或未履职事项'));
+  $('#ent-findings', root).hidden = false;
+}
+
+async function loadCommitments() {
+  const page = await api.get(`/enterprises/${subject.code}/commitments`, { limit: 31 });
+  if (!root) return;
+  const body = $('#cm-list tbody', root);
+  body.replaceChildren(...page.items.map((c) => h('tr', { dataset: { day: c.day, status: c.status } },
+    h('td', {}, c.day), h('td', {}, h('span', { class: `duty-status s-${c.status}` }, c.status_label)),
+    h('td', { class: 'wide' }, time(c.filed_at)), h('td', {}, c.committer),
+    h('td', { class: c.major_hidden_danger ? 'duty-flag' : '' }, c.major_hidden_danger ? '有' : '无'),
+    h('td', { class: c.transient_sources.length ? 'duty-flag' : '' },
+      c.transient_sources.map(hsName).join('、') || '无'),
+    h('td', { class: 'wide' }, `${c.duty_leader.name} ${c.duty_leader.phone}`))));
+  if (!page.items.length) body.append(h('tr', {}, h('td', { colspan: 7, class: 'muted' }, '暂无承诺记录')));
+}
+
+function pickOptions(ctx) {
+  const region = ctx.state.filters.region || '';
+  const ents = [...ctx.state.enterprises.values()].filter((e) => e.region.startsWith(region))
+    .sort((a, b) => a.region.localeCompare(b.region) || a.name.localeCompare(b.name, 'zh'));
+  const pick = $('#ent-pick', root);
+  pick.replaceChildren(h('option', { value: '' }, '请选择企业'),
+    ...ents.map((e) => h('option', { value: e.code }, e.name)));
+  pick.value = subject && ents.some((e) => e.code === subject.code) ? subject.code : '';
+}
+
+/** Shows an enterprise of the scope (a regulator's view: read-only unless its rights allow). */
+async function showEnterprise(ctx, code, scroll) {
+  const ent = ctx.state.enterprises.get(code);
+  if (!ent || !root) return;
+  subject = { code, name: ent.name,
+    sources: ctx.state.hazardSources.filter((hs) => hs.enterprise === code) };
+  $('#ent-pick', root).value = code;
+  $('#ent-hint', root).textContent = `${ent.name}（${ent.region}）`;
+  for (const id of ['#rs-panel', '#hold-panel', '#dr-panel', '#cm-panel']) $(id, root).hidden = false;
+  for (const id of ['#rs-form', '#hold-form', '#dr-form']) $(id, root).hidden = true;
+  if (ctx.state.may('duty.record')) recordForm(ctx);
+  if (scroll) $('#ent-panel', root).scrollIntoView({ block: 'start' });
+  await Promise.all([loadFindings(ctx), loadRunStates(ctx), loadHolds(ctx), loadRecords(ctx),
+    loadCommitments()]);
+}
+
 // --- the view ----------------------------------------------------------------------------
 
-async function mountAll(ctx) {
+async function mountAll(ctx, arg) {
   labels = await api.get('/duties/labels');
   if (!root) return;
   const who = ctx.state.principal || {};
@@ -333,6 +425,7 @@ async function mountAll(ctx) {
   const [first] = [...ctx.state.enterprises.values()];
   plant = isPlant && first ? { code: first.code, name: first.name,
     sources: ctx.state.hazardSources.filter((hs) => hs.enterprise === first.code) } : null;
+  subject = plant;
   const work = [];
   if (plant) {
     $('#rs-panel', root).hidden = false;
@@ -343,9 +436,12 @@ async function mountAll(ctx) {
         onclick: () => holdForm(ctx, k) }, k === 'suppressed' ? '手动抑制' : '停用')));
     if (ctx.state.may('duty.record')) recordForm(ctx);
     work.push(loadRunStates(ctx), loadHolds(ctx), loadRecords(ctx));
-  } else {
+  } else if (!isPlant) {
     $('#pt-panel', root).hidden = false;
+    $('#ent-panel', root).hidden = false;
+    pickOptions(ctx);
     work.push(loadPatrols(ctx));
+    if (arg && arg.enterprise) work.push(showEnterprise(ctx, arg.enterprise));
   }
   await Promise.all(work);
 }
@@ -353,17 +449,27 @@ async function mountAll(ctx) {
 export default {
   id: 'watch',
   title: '值守巡查',
-  mount(el, ctx) {
+  mount(el, ctx, arg) {
     root = el;
     el.append(markup(MARKUP));
     $('#pt-reload', el).addEventListener('click', () => loadPatrols(ctx).catch((e) => ctx.failed(e, '加载巡查')));
-    mountAll(ctx).catch((e) => ctx.failed(e, '加载值守巡查'));
+    $('#ent-pick', el).addEventListener('change', (ev) => {
+      if (ev.target.value) showEnterprise(ctx, ev.target.value).catch((e) => ctx.failed(e, '加载企业履职'));
+    });
+    $('#cm-csv', el).addEventListener('click', () => subject && api.download(
+      `/enterprises/${subject.code}/commitments.csv`, {}, `安全承诺-${subject.name}.csv`)
+      .catch((e) => ctx.failed(e, '导出承诺')));
+    mountAll(ctx, arg).catch((e) => ctx.failed(e, '加载值守巡查'));
   },
   update(ctx, change) {
-    if (change.kind === 'filters' && root && !plant) loadPatrols(ctx).catch((e) => ctx.failed(e, '加载巡查'));
+    if (change.kind === 'filters' && root && !plant) {
+      pickOptions(ctx);
+      loadPatrols(ctx).catch((e) => ctx.failed(e, '加载巡查'));
+    }
   },
   unmount() {
     root = null;
     plant = null;
+    subject = null;
   },
 };
