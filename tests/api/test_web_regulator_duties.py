@@ -46,6 +46,7 @@ async def seed(site: DutySite) -> None:
         ("罐区液位联锁", "可燃气体报警仪"),
         (HiddenDanger(duties.new_id(), "防火堤排水阀未关", date(2026, 11, 20)),
          HiddenDanger(duties.new_id(), "消防通道堆放杂物", date(2026, 11, 30)))), PLANT)
+    await duties.call_roll([ENT], "county:web-county")
 
 
 async def sign_in(page: Page, site: DutySite, role: str) -> None:
@@ -129,5 +130,10 @@ async def test_a_county_official_sees_a_plants_duty_records_and_holds(
         await expect(page.locator("#tabs [data-view=watch]")).to_have_class("active")
         await expect(page.locator("#ent-pick")).to_have_value(ENT)
         await sees_the_plant(page)
+        # and so does its name in the roll-call list
+        await page.click("#tabs [data-view=duties]")
+        await page.locator("#rc-list tr .duty-open").first.click()
+        await expect(page.locator("#tabs [data-view=watch]")).to_have_class("active")
+        await expect(page.locator("#ent-pick")).to_have_value(ENT)
         assert w.errors == []
         await page.context.close()

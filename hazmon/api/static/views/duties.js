@@ -193,7 +193,7 @@ async function loadList(ctx) {
         : h('button', { type: 'button', class: 'linkish duty-open', title: '查看企业履职情况',
           onclick: () => ctx.show('watch', { enterprise: r.enterprise }) }, r.enterprise_name),
       ctx.state.isSim(r.enterprise) && simBadge()),
-      h('td', { class: 'wide' }, r.region),
+      h('td', { class: 'wide' }, ctx.state.regionName(r.region)),
       h('td', {}, h('span', { class: `duty-status s-${r.status}` }, r.status_label)),
       h('td', {}, cm ? time(cm.filed_at) : '—'),
       h('td', { class: 'wide' }, cm ? cm.committer : '—'),
@@ -210,7 +210,9 @@ async function loadCalls(ctx) {
   const plant = PLANT.has((ctx.state.principal || {}).role);
   const body = $('#rc-list tbody', root);
   body.replaceChildren(...calls.map((c) => h('tr', { dataset: { id: c.id, status: c.status } },
-    h('td', {}, c.enterprise_name),
+    h('td', {}, plant ? c.enterprise_name
+      : h('button', { type: 'button', class: 'linkish duty-open', title: '查看企业履职情况',
+        onclick: () => ctx.show('watch', { enterprise: c.enterprise }) }, c.enterprise_name)),
     h('td', {}, time(c.called_at)), h('td', {}, time(c.deadline)),
     h('td', {}, h('span', { class: `rc-status s-${c.status}` }, c.status_label)),
     h('td', {}, plant && !c.answered_at && h('button', {

@@ -311,7 +311,7 @@ async function loadPatrols(ctx) {
   const targets = draws.flatMap((d) => d.enterprises.map((t) => ({ ...t, county: d.county })));
   $('#pt-coverage', root).replaceChildren(...draws.map((d) => h('span',
     { class: 'pt-cov', dataset: { county: d.county } },
-    `${d.county}：已巡查 ${Math.round(d.coverage * 100)}% `)));
+    `${ctx.state.regionName(d.county)}：已巡查 ${Math.round(d.coverage * 100)}% `)));
   if (!draws.length) $('#pt-coverage', root).textContent = '今日无抽查';
   body.replaceChildren(...targets.map((t) => h('tr',
     { dataset: { enterprise: t.enterprise, county: t.county, patrolled: t.patrolled ? '1' : '0' } },
@@ -406,7 +406,7 @@ async function showEnterprise(ctx, code, scroll) {
   subject = { code, name: ent.name,
     sources: ctx.state.hazardSources.filter((hs) => hs.enterprise === code) };
   $('#ent-pick', root).value = code;
-  $('#ent-hint', root).textContent = `${ent.name}（${ent.region}）`;
+  $('#ent-hint', root).textContent = `${ent.name}（${ctx.state.regionName(ent.region)}）`;
   for (const id of ['#rs-panel', '#hold-panel', '#dr-panel', '#cm-panel']) $(id, root).hidden = false;
   for (const id of ['#rs-form', '#hold-form', '#dr-form']) $(id, root).hidden = true;
   if (ctx.state.may('duty.record')) recordForm(ctx);
