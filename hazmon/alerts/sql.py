@@ -16,7 +16,7 @@ import os
 import sqlite3
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -381,3 +381,40 @@ async def connect_migrated(url: str, migrate: Callable[[Database], Awaitable[obj
         await db.close()
         raise
     return db
+
+
+# --- schema versions ---------------------------------------------------------------------
+
+# version -> statements; a part appends new versions, never edits a released one.
+Migrations = Mapping[int, Sequence[str]]
+
+
+async def migrate_schema_in(tx: Tx, version_table: str, migrations: Migrations, what: str) -> int:
+    """Bring one part's tables to the latest of `migrations` inside `tx`; return the
+    version found before (0 for a new database).
+
+    Each part (alarm store, claims, API tokens, warnings, duties) keeps its own version
+    table, one row per version applied, so the parts number their versions independently
+    in one database. Refuses (StoreError) a database a newer hazmon has migrated: this
+    code would not know its tables. `what` names the part in that error and the log."""
+    if not version_table.isidentifier():
+        raise ValueError(f"not a table name: {version_table!r}")
+    latest = max(migrations)
+    await tx.execute(f"CREATE TABLE IF NOT EXISTS {version_table} (version INTEGER NOT NULL)")
+    row = await tx.fetchone(f"SELECT MAX(version) FROM {version_table}")
+    found = int(row[0]) if row and row[0] is not None else 0
+    if found > latest:
+        raise StoreError(f"{what} schema {found} is newer than this hazmon ({latest})")
+    for version in range(found + 1, latest + 1):
+        for stmt in migrations[version]:
+            await tx.execute(tx.dialect.ddl(stmt))
+        await tx.execute(f"INSERT INTO {version_table} (version) VALUES (?)", (version,))
+        log.info("%s (%s): schema migrated to version %d", what, tx.dialect.name, version)
+    return found
+
+
+async def migrate_schema(db: Database, version_table: str, migrations: Migrations,
+                         what: str) -> int:
+    """`migrate_schema_in` in a transaction of its own: a failed step leaves the schema as found."""
+    async with db.transaction() as tx:
+        return await migrate_schema_in(tx, version_table, migrations, what)

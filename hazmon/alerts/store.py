@@ -19,7 +19,7 @@ from typing import Any
 from hazmon.alerts import audit, claims
 from hazmon.alerts.errors import StoreError
 from hazmon.alerts.lifecycle import Alarm, AlarmState, HistoryEntry, Overlay
-from hazmon.alerts.sql import Database, Tx, connect_migrated
+from hazmon.alerts.sql import Database, Tx, connect_migrated, migrate_schema_in
 from hazmon.domain.signal import PRIORITY_RANK, Category, Priority
 
 log = logging.getLogger(__name__)
@@ -147,18 +147,7 @@ SCHEMA_VERSION = max(MIGRATIONS)
 async def migrate(db: Database) -> int:
     """Bring the schema to SCHEMA_VERSION; return the version found before."""
     async with db.transaction() as tx:
-        await tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = await tx.fetchone("SELECT MAX(version) FROM schema_version")
-        found = int(row[0]) if row and row[0] is not None else 0
-        if found > SCHEMA_VERSION:
-            raise StoreError(
-                f"database schema {found} is newer than this hazmon ({SCHEMA_VERSION})"
-            )
-        for version in range(found + 1, SCHEMA_VERSION + 1):
-            for stmt in MIGRATIONS[version]:
-                await tx.execute(db.dialect.ddl(stmt))
-            await tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-            log.info("alarm store %s: schema migrated to version %d", db.dialect.name, version)
+        found = await migrate_schema_in(tx, "schema_version", MIGRATIONS, "database")
         await claims.migrate_in(tx)  # several instances (claims.py): its own versions
     return found
 

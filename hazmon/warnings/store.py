@@ -22,8 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from hazmon.alerts import audit
-from hazmon.alerts.errors import StoreError
-from hazmon.alerts.sql import Database, StoreConflict, Tx
+from hazmon.alerts.sql import Database, StoreConflict, Tx, migrate_schema
 from hazmon.warnings.levels import WarningLevel
 from hazmon.warnings.lifecycle import EarlyWarning, Step, WarningEvent, WarningState
 from hazmon.warnings.records import (
@@ -106,17 +105,7 @@ def subject_of(hazard_source: str | None) -> str:
 
 
 async def migrate(db: Database) -> None:
-    async with db.transaction() as tx:
-        await tx.execute("CREATE TABLE IF NOT EXISTS warnings_schema (version INTEGER NOT NULL)")
-        row = await tx.fetchone("SELECT MAX(version) FROM warnings_schema")
-        found = int(row[0]) if row and row[0] is not None else 0
-        if found > SCHEMA_VERSION:
-            raise StoreError(f"warnings schema {found} is newer than this hazmon")
-        for version in range(found + 1, SCHEMA_VERSION + 1):
-            for stmt in MIGRATIONS[version]:
-                await tx.execute(db.dialect.ddl(stmt))
-            await tx.execute("INSERT INTO warnings_schema (version) VALUES (?)", (version,))
-            log.info("warnings: schema migrated to version %d", version)
+    await migrate_schema(db, "warnings_schema", MIGRATIONS, "warnings")
 
 
 def _text(obj: Any) -> str:
