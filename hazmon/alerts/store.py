@@ -401,6 +401,21 @@ class AlarmStore:
         items = [alarm_from_doc(r[0]) for r in rows[:limit]]
         return Page(items, items[-1].id if len(rows) > limit else None)
 
+    async def change_mark(self) -> int:
+        """Where the change feed stands: the highest history entry id (0 for none). Every
+        write of an occurrence adds a history entry (AlarmService._step), whose serial id
+        orders the writes: `changed_since(mark)` returns what was written after it."""
+        row = await self.db.fetchone("SELECT MAX(id) FROM alarm_history")
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def changed_since(self, mark: int) -> list[Alarm]:
+        """The occurrences (as they are now, newest first) with a history entry after
+        `mark`, an earlier `change_mark()`."""
+        rows = await self.db.fetchall(
+            "SELECT doc FROM alarms WHERE id IN"
+            " (SELECT alarm_id FROM alarm_history WHERE id > ?) ORDER BY id DESC", (mark,))
+        return [alarm_from_doc(r[0]) for r in rows]
+
     async def count(self, flt: AlarmFilter | None = None) -> int:
         where, params = (flt or AlarmFilter()).where()
         row = await self.db.fetchone(f"SELECT COUNT(*) FROM alarms{where}", params)
