@@ -26,7 +26,7 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from hazmon.alerts.sql import POSTGRES, Database, Tx
+from hazmon.alerts.sql import POSTGRES, Database, Tx, migrate_schema_in
 
 # the columns are added by this module's own migration, so that the alarm store's
 # numbered migrations stay free for the other parts
@@ -43,13 +43,7 @@ SCHEMA_VERSION = max(_DDL)
 
 async def migrate_in(tx: Tx) -> None:
     """Add the claim columns (inside the alarm store's migration transaction)."""
-    await tx.execute("CREATE TABLE IF NOT EXISTS claims_schema (version INTEGER NOT NULL)")
-    row = await tx.fetchone("SELECT MAX(version) FROM claims_schema")
-    found = int(row[0]) if row and row[0] is not None else 0
-    for version in range(found + 1, SCHEMA_VERSION + 1):
-        for stmt in _DDL[version]:
-            await tx.execute(stmt)
-        await tx.execute("INSERT INTO claims_schema (version) VALUES (?)", (version,))
+    await migrate_schema_in(tx, "claims_schema", _DDL, "claims")
 
 
 def instance_id() -> str:

@@ -16,9 +16,10 @@ import os
 import sqlite3
 import time
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 import aiosqlite
@@ -381,3 +382,99 @@ async def connect_migrated(url: str, migrate: Callable[[Database], Awaitable[obj
         await db.close()
         raise
     return db
+
+
+# --- WHERE clauses -----------------------------------------------------------------------
+
+
+class Where:
+    """A WHERE clause built one condition at a time, its parameters in step; a condition
+    whose value is None is left out (a filter field left None matches everything).
+    An enum member stands for its value (psycopg would otherwise send its name)."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._params: list[object] = []
+
+    def add(self, condition: str, *params: object) -> None:
+        self._parts.append(condition)
+        self._params.extend(_param(p) for p in params)
+
+    def eq(self, col: str, value: object) -> None:
+        if value is not None:
+            self.add(f"{col} = ?", value)
+
+    def flag(self, col: str, value: bool | None) -> None:
+        """A 0/1 column (booleans are stored as integers on both engines)."""
+        if value is not None:
+            self.add(f"{col} = ?", int(value))
+
+    def among(self, col: str, values: Sequence[object] | None) -> None:
+        """`col IN (...)`; an empty list matches nothing."""
+        if values is None:
+            return
+        if not values:
+            self.add("1 = 0")
+            return
+        self.add(f"{col} IN ({', '.join('?' for _ in values)})", *values)
+
+    def since_until(self, col: str, since: int | None, until: int | None) -> None:
+        """`since <= col < until`, either end open when None."""
+        if since is not None:
+            self.add(f"{col} >= ?", since)
+        if until is not None:
+            self.add(f"{col} < ?", until)
+
+    def region_prefix(self, prefix: str | None, col: str = "region") -> None:
+        """Regions under a GB/T 2260 prefix ("32" a province, "3209" a city, "320921" a
+        county); anything but 1-6 digits is a ValueError, never a LIKE pattern."""
+        if prefix is None:
+            return
+        if not prefix.isdigit() or len(prefix) > 6:
+            raise ValueError(f"region prefix must be 1-6 digits: {prefix!r}")
+        self.add(f"{col} LIKE ?", prefix + "%")
+
+    def sql(self) -> tuple[str, list[object]]:
+        """(" WHERE a AND b", params), or ("", []) when there is no condition."""
+        return (" WHERE " + " AND ".join(self._parts)) if self._parts else "", list(self._params)
+
+
+def _param(value: object) -> object:
+    return value.value if isinstance(value, Enum) else value
+
+
+# --- schema versions ---------------------------------------------------------------------
+
+# version -> statements; a part appends new versions, never edits a released one.
+Migrations = Mapping[int, Sequence[str]]
+
+
+async def migrate_schema_in(tx: Tx, version_table: str, migrations: Migrations, what: str) -> int:
+    """Bring one part's tables to the latest of `migrations` inside `tx`; return the
+    version found before (0 for a new database).
+
+    Each part (alarm store, claims, API tokens, warnings, duties) keeps its own version
+    table, one row per version applied, so the parts number their versions independently
+    in one database. Refuses (StoreError) a database a newer hazmon has migrated: this
+    code would not know its tables. `what` names the part in that error and the log."""
+    if not version_table.isidentifier():
+        raise ValueError(f"not a table name: {version_table!r}")
+    latest = max(migrations)
+    await tx.execute(f"CREATE TABLE IF NOT EXISTS {version_table} (version INTEGER NOT NULL)")
+    row = await tx.fetchone(f"SELECT MAX(version) FROM {version_table}")
+    found = int(row[0]) if row and row[0] is not None else 0
+    if found > latest:
+        raise StoreError(f"{what} schema {found} is newer than this hazmon ({latest})")
+    for version in range(found + 1, latest + 1):
+        for stmt in migrations[version]:
+            await tx.execute(tx.dialect.ddl(stmt))
+        await tx.execute(f"INSERT INTO {version_table} (version) VALUES (?)", (version,))
+        log.info("%s (%s): schema migrated to version %d", what, tx.dialect.name, version)
+    return found
+
+
+async def migrate_schema(db: Database, version_table: str, migrations: Migrations,
+                         what: str) -> int:
+    """`migrate_schema_in` in a transaction of its own: a failed step leaves the schema as found."""
+    async with db.transaction() as tx:
+        return await migrate_schema_in(tx, version_table, migrations, what)

@@ -19,7 +19,7 @@ from typing import Any
 from hazmon.alerts import audit, claims
 from hazmon.alerts.errors import StoreError
 from hazmon.alerts.lifecycle import Alarm, AlarmState, HistoryEntry, Overlay
-from hazmon.alerts.sql import Database, Tx, connect_migrated
+from hazmon.alerts.sql import Database, Tx, Where, connect_migrated, migrate_schema_in
 from hazmon.domain.signal import PRIORITY_RANK, Category, Priority
 
 log = logging.getLogger(__name__)
@@ -147,18 +147,7 @@ SCHEMA_VERSION = max(MIGRATIONS)
 async def migrate(db: Database) -> int:
     """Bring the schema to SCHEMA_VERSION; return the version found before."""
     async with db.transaction() as tx:
-        await tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = await tx.fetchone("SELECT MAX(version) FROM schema_version")
-        found = int(row[0]) if row and row[0] is not None else 0
-        if found > SCHEMA_VERSION:
-            raise StoreError(
-                f"database schema {found} is newer than this hazmon ({SCHEMA_VERSION})"
-            )
-        for version in range(found + 1, SCHEMA_VERSION + 1):
-            for stmt in MIGRATIONS[version]:
-                await tx.execute(db.dialect.ddl(stmt))
-            await tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-            log.info("alarm store %s: schema migrated to version %d", db.dialect.name, version)
+        found = await migrate_schema_in(tx, "schema_version", MIGRATIONS, "database")
         await claims.migrate_in(tx)  # several instances (claims.py): its own versions
     return found
 
@@ -255,48 +244,18 @@ class AlarmFilter:
     until_ms: int | None = None  # raised before
 
     def where(self) -> tuple[str, list[object]]:
-        parts: list[str] = []
-        params: list[object] = []
-
-        def eq(col: str, value: object) -> None:
-            parts.append(f"{col} = ?")
-            params.append(value)
-
-        def among(col: str, values: Sequence[object]) -> None:
-            if not values:
-                parts.append("1 = 0")
-                return
-            parts.append(f"{col} IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-
-        if self.region_prefix is not None:
-            if not self.region_prefix.isdigit() or len(self.region_prefix) > 6:
-                raise ValueError(f"region prefix must be 1-6 digits: {self.region_prefix!r}")
-            parts.append("region LIKE ?")
-            params.append(self.region_prefix + "%")
+        w = Where()
+        w.region_prefix(self.region_prefix)
         for col in ("enterprise", "hazard_source", "tag", "rule"):
-            value = getattr(self, col)
-            if value is not None:
-                eq(col, value)
-        if self.tier is not None:
-            among("tier", list(self.tier))
-        if self.state is not None:
-            among("state", [s.value for s in self.state])
-        if self.priority is not None:
-            among("priority", [p.value for p in self.priority])
-        if self.category is not None:
-            eq("category", self.category.value)
-        if self.open is not None:
-            eq("is_open", int(self.open))
-        if self.simulated is not None:
-            eq("simulated", int(self.simulated))
-        if self.since_ms is not None:
-            parts.append("raised_at >= ?")
-            params.append(self.since_ms)
-        if self.until_ms is not None:
-            parts.append("raised_at < ?")
-            params.append(self.until_ms)
-        return (" WHERE " + " AND ".join(parts)) if parts else "", params
+            w.eq(col, getattr(self, col))
+        w.among("tier", self.tier)
+        w.among("state", self.state)
+        w.among("priority", self.priority)
+        w.eq("category", self.category)
+        w.flag("is_open", self.open)
+        w.flag("simulated", self.simulated)
+        w.since_until("raised_at", self.since_ms, self.until_ms)
+        return w.sql()
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,6 +400,21 @@ class AlarmStore:
         )
         items = [alarm_from_doc(r[0]) for r in rows[:limit]]
         return Page(items, items[-1].id if len(rows) > limit else None)
+
+    async def change_mark(self) -> int:
+        """Where the change feed stands: the highest history entry id (0 for none). Every
+        write of an occurrence adds a history entry (AlarmService._step), whose serial id
+        orders the writes: `changed_since(mark)` returns what was written after it."""
+        row = await self.db.fetchone("SELECT MAX(id) FROM alarm_history")
+        return int(row[0]) if row and row[0] is not None else 0
+
+    async def changed_since(self, mark: int) -> list[Alarm]:
+        """The occurrences (as they are now, newest first) with a history entry after
+        `mark`, an earlier `change_mark()`."""
+        rows = await self.db.fetchall(
+            "SELECT doc FROM alarms WHERE id IN"
+            " (SELECT alarm_id FROM alarm_history WHERE id > ?) ORDER BY id DESC", (mark,))
+        return [alarm_from_doc(r[0]) for r in rows]
 
     async def count(self, flt: AlarmFilter | None = None) -> int:
         where, params = (flt or AlarmFilter()).where()

@@ -34,7 +34,7 @@ from hazmon.api.duties_common import (
 )
 from hazmon.api.errors import BadRequest, NotFound
 from hazmon.api.rights import Action
-from hazmon.api.scope import Principal, Role, narrow_region
+from hazmon.api.scope import Principal, Role, Scope
 from hazmon.core.clock import rfc3339
 from hazmon.duties import patrol, rollcall
 from hazmon.duties.chain import ROLE_LABEL, ChainRole, DutyRecord, HiddenDanger
@@ -235,8 +235,7 @@ async def call_roll(duties: Duties, registry: CurrentRegistry,
     if body.enterprise is not None:
         codes = [enterprise_in_scope(registry, principal, body.enterprise).code]
     else:
-        possible, _ = narrow_region(principal.region_prefix, body.region)
-        if not possible:
+        if principal.narrow(Scope(region_prefix=body.region)) is None:
             raise NotFound(f"no region {body.region} in scope")
         pool = [e.code for e in enterprises_in(registry, principal, body.region)]
         seed = duties.sample_seed(f"rollcall:{body.region}:{duties.clock()}")

@@ -28,7 +28,7 @@ from hazmon.api.live import (
     gateway_of,
     worst_public,
 )
-from hazmon.api.scope import Principal, narrow_region
+from hazmon.api.scope import Principal, Scope
 from hazmon.domain.registry import Enterprise, Registry
 from hazmon.domain.signal import Priority
 from hazmon.ingest.gateways import GatewayTracker
@@ -98,13 +98,14 @@ def _public(registry: Registry, ent: Enterprise, index: AlarmIndex,
 def visible_enterprises(registry: Registry, principal: Principal, region: str | None,
                         enterprise: str | None) -> list[Enterprise]:
     """In-scope enterprises matching a region prefix and code, sorted by region, code."""
-    possible, prefix = narrow_region(principal.region_prefix, region)
-    if not possible:
+    scope = principal.narrow(Scope(region, enterprise))
+    if scope is None:
         return []
+    prefix, code = scope.region_prefix, scope.enterprise
     out = [e for e in registry.enterprises.values()
            if principal.sees_enterprise(e.code, e.region)
            and (prefix is None or e.region.startswith(prefix))
-           and (enterprise is None or e.code == enterprise)]
+           and (code is None or e.code == code)]
     return sorted(out, key=lambda e: (e.region, e.code))
 
 

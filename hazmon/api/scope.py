@@ -15,9 +15,9 @@ out-of-scope things are answered exactly like things that do not exist (404).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import Field, dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from hazmon.alerts.lifecycle import Alarm
 from hazmon.alerts.store import AlarmFilter
@@ -66,6 +66,35 @@ def narrow_region(scope_prefix: str | None, requested: str | None) -> tuple[bool
     return False, None
 
 
+class Scoped(Protocol):
+    """A request's scope fields: a dataclass with these three (AlarmFilter, WarningFilter,
+    Scope)."""
+
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
+    @property
+    def region_prefix(self) -> str | None: ...
+
+    @property
+    def enterprise(self) -> str | None: ...
+
+    @property
+    def simulated(self) -> bool | None: ...
+
+
+S = TypeVar("S", bound=Scoped)
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Only the scope fields, for a request that has no filter of its own (a registry
+    list): what `Principal.narrow` leaves of its region and enterprise."""
+
+    region_prefix: str | None = None
+    enterprise: str | None = None
+    simulated: bool | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     token_id: str
@@ -99,23 +128,31 @@ class Principal:
             return False
         return not self.simulated_only or code in self.simulated_enterprises
 
-    def alarm_filter(self, flt: AlarmFilter | None = None) -> AlarmFilter | None:
-        """`flt` narrowed to this caller's scope; None when nothing in scope can match."""
-        flt = flt or AlarmFilter()
-        possible, region = narrow_region(self.region_prefix, flt.region_prefix)
+    def narrow(self, request: S) -> S | None:
+        """`request` narrowed to this caller's scope: its region prefix inside the
+        caller's, the caller's enterprise, simulated data only for the simulator. None when
+        nothing in scope can match (another region or enterprise, real data asked of the
+        simulator). The simulator's own list of enterprises is checked per item
+        (`sees_*`): a filter cannot carry it."""
+        possible, region = narrow_region(self.region_prefix, request.region_prefix)
         if not possible:
             return None
-        enterprise = flt.enterprise
+        enterprise = request.enterprise
         if self.enterprise is not None:
             if enterprise not in (None, self.enterprise):
                 return None
             enterprise = self.enterprise
-        simulated = flt.simulated
+        simulated = request.simulated
         if self.simulated_only:
             if simulated is False:
                 return None
             simulated = True
-        return replace(flt, region_prefix=region, enterprise=enterprise, simulated=simulated)
+        return replace(request, region_prefix=region, enterprise=enterprise,
+                       simulated=simulated)
+
+    def alarm_filter(self, flt: AlarmFilter | None = None) -> AlarmFilter | None:
+        """`flt` (everything when None) narrowed to this caller's scope (`narrow`)."""
+        return self.narrow(flt or AlarmFilter())
 
     def sees_alarm(self, alarm: Alarm) -> bool:
         return self._sees(alarm.enterprise, alarm.region, alarm.simulated)

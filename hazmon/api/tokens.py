@@ -31,8 +31,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from hazmon.alerts import audit
-from hazmon.alerts.errors import StoreError
-from hazmon.alerts.sql import Database, connect_migrated
+from hazmon.alerts.sql import Database, connect_migrated, migrate_schema
 from hazmon.alerts.store import migrate as migrate_alarm_store
 from hazmon.api.scope import Principal, Role, ScopeError, check_scope
 from hazmon.core.clock import wall_ms
@@ -135,19 +134,7 @@ def _sha256(secret: str) -> str:
 
 
 async def migrate(db: Database) -> None:
-    async with db.transaction() as tx:
-        await tx.execute(
-            "CREATE TABLE IF NOT EXISTS api_tokens_schema (version INTEGER NOT NULL)"
-        )
-        row = await tx.fetchone("SELECT MAX(version) FROM api_tokens_schema")
-        found = int(row[0]) if row and row[0] is not None else 0
-        if found > SCHEMA_VERSION:
-            raise StoreError(f"api_tokens schema {found} is newer than this hazmon")
-        for version in range(found + 1, SCHEMA_VERSION + 1):
-            for stmt in MIGRATIONS[version]:
-                await tx.execute(db.dialect.ddl(stmt))
-            await tx.execute("INSERT INTO api_tokens_schema (version) VALUES (?)", (version,))
-            log.info("api tokens: schema migrated to version %d", version)
+    await migrate_schema(db, "api_tokens_schema", MIGRATIONS, "api_tokens")
 
 
 class TokenStore:

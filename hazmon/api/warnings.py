@@ -11,7 +11,6 @@ field (`problems`), for the form to show beside each input.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -112,24 +111,6 @@ def _names(registry: Registry) -> dict[str, str]:
     return {code: e.name for code, e in registry.enterprises.items()}
 
 
-def _scoped(principal: Principal, flt: WarningFilter) -> WarningFilter | None:
-    """`flt` narrowed to the caller's scope; None when nothing in scope can match."""
-    possible, region = narrow_region(principal.region_prefix, flt.region_prefix)
-    if not possible:
-        return None
-    enterprise = flt.enterprise
-    if principal.enterprise is not None:
-        if enterprise not in (None, principal.enterprise):
-            return None
-        enterprise = principal.enterprise
-    simulated = flt.simulated
-    if principal.simulated_only:
-        if simulated is False:
-            return None
-        simulated = True
-    return replace(flt, region_prefix=region, enterprise=enterprise, simulated=simulated)
-
-
 def _sees(principal: Principal, w: EarlyWarning) -> bool:
     return principal.sees_event({"enterprise": w.enterprise, "region": w.region,
                                  "simulated": w.simulated})
@@ -223,7 +204,7 @@ async def list_warnings(
     limit: LimitQuery = 100, offset: OffsetQuery = 0,
 ) -> WarningPage:
     engine = _engine(ctx)
-    flt = _scoped(principal, WarningFilter(
+    flt = principal.narrow(WarningFilter(
         region_prefix=region, enterprise=enterprise, hazard_source=hazard_source,
         level=level, state=state, open=open_, overdue=overdue, simulated=simulated,
         since_ms=None if from_ is None else time_param("from", from_, 0),
@@ -352,8 +333,8 @@ async def warning_report(
         window = period_window(Period(period), day or local_day(now))
     except ReportRefused as exc:
         raise ReportInvalid(str(exc)) from None
-    flt = _scoped(principal, WarningFilter(region_prefix=prefix,
-                                           since_ms=window.start_ms - _PREVIOUS_MS))
+    flt = principal.narrow(WarningFilter(region_prefix=prefix,
+                                         since_ms=window.start_ms - _PREVIOUS_MS))
     found = [] if flt is None or not possible else [
         w for w in await engine.store.query_all(flt) if _sees(principal, w)]
     duties = None

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from hazmon.alerts import audit
-from hazmon.alerts.errors import StoreError
-from hazmon.alerts.sql import Database, Row, StoreConflict, Tx
+from hazmon.alerts.sql import Database, Row, StoreConflict, Tx, migrate_schema
 from hazmon.duties.chain import ChainRole, DutyRecord, HiddenDanger
 from hazmon.duties.commitment import Commitment, CommitmentInput
 from hazmon.duties.patrol import PatrolCheck, PatrolDraw, PatrolRecord
@@ -132,17 +131,7 @@ SCHEMA_VERSION = max(MIGRATIONS)
 
 
 async def migrate(db: Database) -> None:
-    async with db.transaction() as tx:
-        await tx.execute("CREATE TABLE IF NOT EXISTS duties_schema (version INTEGER NOT NULL)")
-        row = await tx.fetchone("SELECT MAX(version) FROM duties_schema")
-        found = int(row[0]) if row and row[0] is not None else 0
-        if found > SCHEMA_VERSION:
-            raise StoreError(f"duties schema {found} is newer than this hazmon")
-        for version in range(found + 1, SCHEMA_VERSION + 1):
-            for stmt in MIGRATIONS[version]:
-                await tx.execute(db.dialect.ddl(stmt))
-            await tx.execute("INSERT INTO duties_schema (version) VALUES (?)", (version,))
-            log.info("duties: schema migrated to version %d", version)
+    await migrate_schema(db, "duties_schema", MIGRATIONS, "duties")
 
 
 @dataclass(frozen=True, slots=True)

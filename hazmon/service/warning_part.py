@@ -15,19 +15,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import httpx
 
-from hazmon.alerts.lifecycle import Alarm
 from hazmon.alerts.notify import NotifyConfig
 from hazmon.alerts.notify.channels import ChannelDeps, Publish, build_channel
 from hazmon.alerts.notify.message import Channel
-from hazmon.alerts.store import MAX_PAGE, AlarmFilter, AlarmStore
+from hazmon.alerts.store import AlarmStore
 from hazmon.core.clock import Clock
 from hazmon.domain.regions import Regions, load_regions
 from hazmon.domain.registry import Registry
 from hazmon.ingest.gateways import GatewayTracker
+from hazmon.warnings.alarm_view import AlarmView
 from hazmon.warnings.availability import AvailabilityWindow, LastSeen
 from hazmon.warnings.engine import Round, WarningEngine
 from hazmon.warnings.facts import GatewayFact
@@ -35,7 +35,6 @@ from hazmon.warnings.gather import (
     DutyFactsSource,
     NoDutyFacts,
     Observations,
-    Raise,
     availability_window_ms,
     gather,
     raises_window_ms,
@@ -65,17 +64,6 @@ def push_channels(settings: WarningSettings, notify: NotifyConfig | None
             f"alarms.notify.channels ({', '.join(configured) or 'none configured'})")
     test = frozenset(n for n in names if configured[n].test)
     return PushChannels(tuple(settings.push.people), tuple(settings.push.groups), test), names
-
-
-async def _all(store: AlarmStore, flt: AlarmFilter) -> list[Alarm]:
-    out: list[Alarm] = []
-    cursor: str | None = None
-    while True:
-        page = await store.query(flt, limit=MAX_PAGE, cursor=cursor)
-        out.extend(page.items)
-        if page.next_cursor is None:
-            return out
-        cursor = page.next_cursor
 
 
 class WarningPart:
@@ -111,6 +99,7 @@ class WarningPart:
         window = availability_window_ms(self.policy)
         self.availability = AvailabilityWindow(window) if window is not None else None
         self.last_round: Round | None = None
+        self.alarms = AlarmView(alarm_store, raises_window_ms(self.policy))
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -122,13 +111,8 @@ class WarningPart:
         return GatewayFact(online=gw.state == "online", since_ms=gw.since_ms)
 
     async def observe(self, registry: Registry, now: int) -> Observations:
-        open_alarms = await _all(self.alarm_store, AlarmFilter(open=True))
-        window = raises_window_ms(self.policy)
-        raises: Sequence[Raise] = ()
-        if window:
-            recent = await _all(self.alarm_store, AlarmFilter(since_ms=now - window))
-            raises = [Raise(a.enterprise, a.hazard_source, a.tag, a.raised_at_ms)
-                      for a in recent if a.tag is not None and a.raised_at_ms is not None]
+        await self.alarms.refresh(now)  # the changes since the last round (alarm_view.py)
+        open_alarms, raises = self.alarms.open_alarms, self.alarms.raises(now)
         avail = self.availability
         if avail is not None:
             avail.sample(registry, self.last_seen, now)

@@ -22,8 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from hazmon.alerts import audit
-from hazmon.alerts.errors import StoreError
-from hazmon.alerts.sql import Database, StoreConflict, Tx
+from hazmon.alerts.sql import Database, StoreConflict, Tx, Where, migrate_schema
 from hazmon.warnings.levels import WarningLevel
 from hazmon.warnings.lifecycle import EarlyWarning, Step, WarningEvent, WarningState
 from hazmon.warnings.records import (
@@ -106,17 +105,7 @@ def subject_of(hazard_source: str | None) -> str:
 
 
 async def migrate(db: Database) -> None:
-    async with db.transaction() as tx:
-        await tx.execute("CREATE TABLE IF NOT EXISTS warnings_schema (version INTEGER NOT NULL)")
-        row = await tx.fetchone("SELECT MAX(version) FROM warnings_schema")
-        found = int(row[0]) if row and row[0] is not None else 0
-        if found > SCHEMA_VERSION:
-            raise StoreError(f"warnings schema {found} is newer than this hazmon")
-        for version in range(found + 1, SCHEMA_VERSION + 1):
-            for stmt in MIGRATIONS[version]:
-                await tx.execute(db.dialect.ddl(stmt))
-            await tx.execute("INSERT INTO warnings_schema (version) VALUES (?)", (version,))
-            log.info("warnings: schema migrated to version %d", version)
+    await migrate_schema(db, "warnings_schema", MIGRATIONS, "warnings")
 
 
 def _text(obj: Any) -> str:
@@ -210,45 +199,18 @@ class WarningFilter:
     ids: Sequence[str] | None = None
 
     def where(self) -> tuple[str, list[object]]:
-        parts: list[str] = []
-        params: list[object] = []
-
-        def among(col: str, values: Sequence[object]) -> None:
-            if not values:
-                parts.append("1 = 0")
-                return
-            parts.append(f"{col} IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-
-        if self.region_prefix is not None:
-            if not self.region_prefix.isdigit() or len(self.region_prefix) > 6:
-                raise ValueError(f"region prefix must be 1-6 digits: {self.region_prefix!r}")
-            parts.append("region LIKE ?")
-            params.append(self.region_prefix + "%")
-        if self.enterprise is not None:
-            parts.append("enterprise = ?")
-            params.append(self.enterprise)
-        if self.hazard_source is not None:
-            parts.append("hazard_source = ?")
-            params.append(self.hazard_source)
-        if self.level is not None:
-            among("level", [lv.value for lv in self.level])
-        if self.state is not None:
-            among("state", [s.value for s in self.state])
-        if self.ids is not None:
-            among("id", list(self.ids))
-        for col, flag in (("is_open", self.open), ("overdue", self.overdue),
-                          ("simulated", self.simulated)):
-            if flag is not None:
-                parts.append(f"{col} = ?")
-                params.append(int(flag))
-        if self.since_ms is not None:
-            parts.append("opened_at >= ?")
-            params.append(self.since_ms)
-        if self.until_ms is not None:
-            parts.append("opened_at < ?")
-            params.append(self.until_ms)
-        return (" WHERE " + " AND ".join(parts)) if parts else "", params
+        w = Where()
+        w.region_prefix(self.region_prefix)
+        w.eq("enterprise", self.enterprise)
+        w.eq("hazard_source", self.hazard_source)
+        w.among("level", self.level)
+        w.among("state", self.state)
+        w.among("id", self.ids)
+        w.flag("is_open", self.open)
+        w.flag("overdue", self.overdue)
+        w.flag("simulated", self.simulated)
+        w.since_until("opened_at", self.since_ms, self.until_ms)
+        return w.sql()
 
 
 # Open before closed, overdue first, gravest first, newest first: what a duty officer
