@@ -7,10 +7,12 @@ loop), TLS and the socket's close. Per message it and paho cost several times ha
 work on a 1-reading message, so three things are done here instead:
 
 - **reads**: paho reads a packet with three or more `recv` calls (the command byte, each
-  remaining-length byte, the body) and one packet per readable event. `_BufferedRecv`
-  stands in for paho's `_sock_recv`: one large `recv`, the packets served from it, and the
-  reader runs paho's `loop_read` while whole packets are buffered. Framing, keepalive and
-  the handling of every other packet stay paho's.
+  remaining-length byte, the body) and one packet per readable event. Here one `recv`
+  (paho's own `_sock_recv`, so its TLS error mapping) takes what the socket holds, and
+  the whole packets in it are framed here; a packet cut by the read waits for the next.
+  Every packet but a QoS 0/1 PUBLISH then goes to paho's own handler, and paho's error
+  handling (`_loop_rc_handle`) and keepalive bookkeeping are called as its `loop_read`
+  calls them.
 - **messages**: paho's PUBLISH handler builds an `MQTTMessage` (and for MQTT 5 a
   `Properties` object), logs it, matches topic callbacks under two locks; aiomqtt then
   builds a `Message` and a `Topic`, queues it, and its iterator spends a task and an
@@ -30,47 +32,32 @@ import logging
 import struct
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import aiomqtt
 from paho.mqtt import client as paho_client
 from paho.mqtt.enums import MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.exception import MalformedPacket
 
+if TYPE_CHECKING:
+    from paho.mqtt.client import _InPacket
+
 Incoming = tuple[str, bytes, int, int]  # topic, payload, mid, qos
 
 _PUBACK = struct.Struct("!BBH")  # PUBACK, remaining length 2, mid (MQTT 5: reason 0)
 _CHUNK = 256 * 1024  # one recv: about 2,000 1-reading messages
+_PUBLISH = paho_client.PUBLISH
+_OK = MQTTErrorCode.MQTT_ERR_SUCCESS
+_PROTOCOL = MQTTErrorCode.MQTT_ERR_PROTOCOL
+_LOST = MQTTErrorCode.MQTT_ERR_CONN_LOST
 
 
-class _BufferedRecv:
-    """paho's `_sock_recv` (its TLS error mapping included) read in large chunks."""
-
-    __slots__ = ("_buf", "_pos", "_raw")
-
-    def __init__(self, raw: Callable[[int], bytes]) -> None:
-        self._raw = raw
-        self._buf = b""
-        self._pos = 0
-
-    @property
-    def buffered(self) -> int:
-        return len(self._buf) - self._pos
-
-    def reset(self) -> None:
-        self._buf = b""
-        self._pos = 0
-
-    def recv(self, bufsize: int) -> bytes:
-        buf, pos = self._buf, self._pos
-        if pos >= len(buf):
-            buf = self._raw(_CHUNK)  # BlockingIOError when nothing is there: paho's "again"
-            if not buf:
-                return buf  # closed by the broker
-            self._buf, pos = buf, 0
-        end = min(pos + bufsize, len(buf))
-        self._pos = end
-        return buf if pos == 0 and end == len(buf) else buf[pos:end]
+def _in_packet(command: int = 0, length: int = 0, body: bytes = b"") -> _InPacket:
+    """paho's reading state: a whole packet read, or (no arguments) none being read, as
+    its `_packet_read` leaves it."""
+    return {"command": command, "have_remaining": 1 if command else 0, "remaining_count": [],
+            "remaining_mult": 1, "remaining_length": length, "packet": bytearray(body),
+            "to_process": 0, "pos": 0}
 
 
 class IngestClient(aiomqtt.Client):
@@ -86,12 +73,9 @@ class IngestClient(aiomqtt.Client):
         self._inbox: list[Incoming] = []
         self._waiter: asyncio.Future[None] | None = None
         self._acks: list[int] = []
+        self._rest = b""  # the start of a packet the last read did not complete
         self._v5 = paho._protocol == MQTTProtocolVersion.MQTTv5
-        self._recv = _BufferedRecv(paho._sock_recv)
-        self._paho_handle_publish = paho._handle_publish
-        # paho calls these through `self`: instance attributes take the place of its methods
-        setattr(paho, "_sock_recv", self._recv.recv)  # noqa: B010
-        setattr(paho, "_handle_publish", self._handle_publish)  # noqa: B010
+        self._recv: Callable[[int], bytes] = paho._sock_recv  # TLS errors mapped as paho does
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -127,19 +111,11 @@ class IngestClient(aiomqtt.Client):
 
     def _on_socket_open(self, client: paho_client.Client, userdata: Any,
                         sock: Any) -> None:
-        recv = self._recv
-        recv.reset()
+        self._rest = b""
 
         def on_readable() -> None:
             try:
-                while True:
-                    rc = client.loop_read()
-                    if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or client._sock is None:
-                        break
-                    # TLS may hold decrypted bytes the socket no longer signals (as aiomqtt)
-                    pending = getattr(client._sock, "pending", None)
-                    if not (recv.buffered or (pending is not None and pending() > 0)):
-                        break
+                self._read()
             except Exception as exc:  # a broken connection: aiomqtt's own reaction
                 if not self._disconnected.done():
                     self._disconnected.set_exception(exc)
@@ -153,22 +129,88 @@ class IngestClient(aiomqtt.Client):
         self._loop.call_soon_threadsafe(self._loop.add_reader, sock.fileno(), on_readable)
         self._loop.call_soon_threadsafe(create_misc_task)
 
-    def _handle_publish(self) -> MQTTErrorCode:
+    def _read(self) -> None:
+        """One readable event: what the socket holds, as paho's `loop_read` would take it
+        (its errors and their handling included), but in one `recv`."""
         paho = self._client
-        header: int = paho._in_packet["command"]
-        qos = (header & 0x06) >> 1
+        while True:
+            try:
+                data = self._recv(_CHUNK)
+            except BlockingIOError:
+                return
+            except OSError as err:  # timeouts and "no socket" included, as in paho
+                paho._easy_log(paho_client.MQTT_LOG_ERR, "failed to receive on socket: %s",
+                               err)
+                paho._loop_rc_handle(_LOST)
+                return
+            if not data:
+                paho._loop_rc_handle(_LOST)
+                return
+            rc = self._packets(self._rest + data if self._rest else data)
+            if rc != _OK:
+                self._rest = b""
+                paho._loop_rc_handle(rc)
+                return
+            with paho._msgtime_mutex:  # paho's keepalive: the broker was heard from
+                paho._last_bytes_received = paho_client.time_func()
+            # TLS may hold decrypted bytes the socket no longer signals (as aiomqtt asks)
+            pending = getattr(paho._sock, "pending", None)
+            if pending is None or pending() <= 0:
+                return
+
+    def _packets(self, buf: bytes) -> MQTTErrorCode:
+        """Handle the whole packets in `buf`, keep the incomplete rest. A QoS 0/1 PUBLISH
+        goes to the inbox; every other packet to paho's own handler."""
+        paho = self._client
         logger = paho._logger
-        if qos == 2 or (logger is not None and logger.isEnabledFor(logging.DEBUG)):
-            return self._paho_handle_publish()
-        self._inbox.append(_decode_publish(header, paho._in_packet["packet"], qos, self._v5))
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
+        paho_way = logger is not None and logger.isEnabledFor(logging.DEBUG)
+        v5, inbox = self._v5, self._inbox
+        n, pos = len(buf), 0
+        while n - pos >= 2:
+            cmd = buf[pos]
+            b = buf[pos + 1]
+            if b < 0x80:
+                length, start = b, pos + 2
+            else:
+                length, start = _long_length(buf, pos + 1)
+                if start < 0:
+                    if start == -2:
+                        return _PROTOCOL
+                    break  # the length itself is not all here yet
+            end = start + length
+            if end > n:
+                break
+            try:
+                if cmd & 0xF0 == _PUBLISH and cmd & 0x06 != 0x04 and not paho_way:
+                    inbox.append(_decode_publish(cmd, buf, start, end, v5))
+                else:
+                    rc = self._paho_packet(cmd, buf[start:end], length)
+                    if rc != _OK:
+                        return rc
+                    if paho._sock is None:
+                        return _OK  # a DISCONNECT from the broker, handled by paho
+            except MalformedPacket as exc:
+                paho._easy_log(paho_client.MQTT_LOG_DEBUG, "Received malformed packet: %s",
+                               exc)
+                return _PROTOCOL
+            pos = end
+        self._rest = buf[pos:]
+        return _OK
+
+    def _paho_packet(self, cmd: int, body: bytes, length: int) -> MQTTErrorCode:
+        paho = self._client
+        paho._in_packet = _in_packet(cmd, length, body)
+        try:
+            rc: MQTTErrorCode = paho._packet_handle()
+        finally:
+            paho._in_packet = _in_packet()
+        return rc
 
     def _on_message(self, client: paho_client.Client, userdata: Any,
                     message: paho_client.MQTTMessage) -> None:
         """A message paho handled itself (QoS 2, or its DEBUG log on)."""
         topic = bytes(message._topic).decode("utf-8", "replace")
         self._inbox.append((topic, bytes(message.payload), message.mid, message.qos))
-        self._wake()
 
     # --- acknowledging -----------------------------------------------------------------
 
@@ -194,33 +236,52 @@ class IngestClient(aiomqtt.Client):
         paho._packet_queue(paho_client.PUBACK, data, 0, 0)
 
 
-def _decode_publish(header: int, packet: bytes | bytearray, qos: int,
-                    v5: bool) -> Incoming:
-    """Topic, payload, message id and QoS of a PUBLISH (after its fixed header)."""
+def _long_length(buf: bytes, pos: int) -> tuple[int, int]:
+    """A remaining length of 2 to 4 bytes at `pos`: (length, where the body starts);
+    start -1 when the bytes are not all here yet, -2 when it is longer than 4 bytes."""
+    length = shift = 0
+    for i in range(pos, min(pos + 4, len(buf))):
+        b = buf[i]
+        length += (b & 0x7F) << shift
+        shift += 7
+        if not b & 0x80:
+            return length, i + 1
+    return 0, (-1 if len(buf) < pos + 4 else -2)
+
+
+def _decode_publish(header: int, buf: bytes, start: int, end: int, v5: bool) -> Incoming:
+    """Topic, payload, message id and QoS of the PUBLISH body `buf[start:end]`."""
+    qos = (header & 0x06) >> 1
     try:
-        n = packet[0] << 8 | packet[1]
-        pos = 2 + n
-        if pos > len(packet):
+        if start + 2 > end:
             raise IndexError
-        topic = packet[2:pos].decode("utf-8", "replace")
+        n = buf[start] << 8 | buf[start + 1]
+        pos = start + 2 + n
+        if pos > end or (not v5 and n == 0):
+            raise IndexError
+        topic = buf[start + 2:pos].decode("utf-8", "replace")
         mid = 0
         if qos:
-            mid = packet[pos] << 8 | packet[pos + 1]
+            if pos + 2 > end:
+                raise IndexError
+            mid = buf[pos] << 8 | buf[pos + 1]
             pos += 2
         if v5:  # properties: a variable byte integer length, then the properties, skipped
-            length = mult = 0
+            length = shift = 0
             for _ in range(4):
-                b = packet[pos]
+                if pos >= end:
+                    raise IndexError
+                b = buf[pos]
                 pos += 1
-                length += (b & 0x7F) << mult
-                mult += 7
+                length += (b & 0x7F) << shift
+                shift += 7
                 if not b & 0x80:
                     break
             else:
                 raise MalformedPacket("properties length over 4 bytes")
             pos += length
-        if pos > len(packet) or (not v5 and n == 0):
+        if pos > end:
             raise IndexError
     except IndexError:
         raise MalformedPacket("PUBLISH shorter than its lengths") from None
-    return topic, bytes(memoryview(packet)[pos:]), mid, qos
+    return topic, buf[pos:end], mid, qos
