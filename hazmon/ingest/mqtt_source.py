@@ -36,6 +36,11 @@ Ack = Callable[[], None]
 Handler = Callable[[str, bytes, Ack], Awaitable[None]]
 
 
+# One read can hold a couple of thousand messages, handed on without the handler having to
+# wait: the writer, the rules' timers and the API get the loop between every few hundred.
+_YIELD_EVERY = 256
+
+
 def _noop() -> None:
     return None
 
@@ -121,10 +126,12 @@ class MqttSource:
                     while True:
                         batch = await client.next_batch()
                         self.messages.inc(len(batch))
-                        for topic, payload, mid, qos in batch:
+                        for i, (topic, payload, mid, qos) in enumerate(batch, 1):
                             if self._holding:
                                 break  # not handed on, so never acknowledged: comes again
                             await self.handler(topic, payload, self._ack_for(client, mid, qos))
+                            if not i % _YIELD_EVERY:
+                                await asyncio.sleep(0)
             except aiomqtt.MqttError as exc:
                 self.reconnects.inc(1, "failed")
                 delay = self._backoff.next()
