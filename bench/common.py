@@ -242,5 +242,9 @@ def env() -> dict[str, str]:
     """Environment of hazmon subprocesses; BENCH_HAZMON_SRC runs another checkout of hazmon
     (before/after comparisons of a fix)."""
     src = os.environ.get("BENCH_HAZMON_SRC")
-    path = f"{src}:{ROOT}" if src else str(ROOT)
-    return {**os.environ, "PYTHONPATH": path}
+    if not src:
+        return {**os.environ, "PYTHONPATH": str(ROOT)}
+    # `python -m` puts the working directory (this checkout, the benchmark's own) first
+    # on sys.path, ahead of PYTHONPATH: without PYTHONSAFEPATH the "other" hazmon was this
+    # one, and an A/B compared a checkout with itself.
+    return {**os.environ, "PYTHONPATH": f"{src}:{ROOT}", "PYTHONSAFEPATH": "1"}

@@ -3,8 +3,9 @@
 - A fixed client id and a session that outlives the connection (MQTT 5 session expiry,
   or clean_session=False on 3.1.1): the broker queues messages while hazmon is down.
 - Messages are acknowledged only when the handler says their data is durable (see
-  `hazmon.ingest.sink`). The broker then stops sending once `receive_maximum` messages
-  wait for their ack, which is also our backpressure.
+  `hazmon.ingest.sink`); the acks of one write go out together (`mqtt_client`). The
+  broker then stops sending once `receive_maximum` messages wait for their ack, which is
+  also our backpressure.
 - Reconnects with capped, jittered backoff, each attempt logged.
 """
 
@@ -23,6 +24,7 @@ from paho.mqtt.properties import Properties
 from hazmon.core.metrics import Metrics
 from hazmon.ingest import paho_fast
 from hazmon.ingest.backoff import Backoff
+from hazmon.ingest.mqtt_client import IngestClient
 from hazmon.ingest.settings import MqttSettings
 from hazmon.ingest.tls import client_context, describe_failure
 
@@ -32,6 +34,11 @@ paho_fast.install()
 
 Ack = Callable[[], None]
 Handler = Callable[[str, bytes, Ack], Awaitable[None]]
+
+
+# One read can hold a couple of thousand messages, handed on without the handler having to
+# wait: the writer, the rules' timers and the API get the loop between every few hundred.
+_YIELD_EVERY = 256
 
 
 def _noop() -> None:
@@ -52,7 +59,7 @@ class MqttSource:
         self.connected = False
         self.ready = asyncio.Event()  # set once subscribed: messages flow from here on
         self.last_error: str | None = None
-        self._client: aiomqtt.Client | None = None
+        self._client: IngestClient | None = None
         self._holding = False
         self._subscribed: set[str] = set()
         self._backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)
@@ -65,7 +72,7 @@ class MqttSource:
         metrics.gauge("hazmon_mqtt_connected", "1 while connected to the broker",
                       fn=lambda: 1.0 if self.connected else 0.0)
 
-    def _make_client(self) -> aiomqtt.Client:
+    def _make_client(self) -> IngestClient:
         s = self.settings
         v5 = s.protocol == "5"
         props: Properties | None = None
@@ -73,7 +80,7 @@ class MqttSource:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
             props.SessionExpiryInterval = s.session_expiry_s
             props.ReceiveMaximum = s.receive_maximum
-        client = aiomqtt.Client(
+        return IngestClient(
             s.host, s.port,
             identifier=s.client_id,
             username=s.username,
@@ -88,13 +95,8 @@ class MqttSource:
             max_inflight_messages=100,
             tls_context=self._tls,
         )
-        # aiomqtt 2.x does not expose paho's manual acknowledgement; the paho client does.
-        # Without it a QoS 1 message is acknowledged on arrival and lost if we crash
-        # before it is stored.
-        client._client.manual_ack_set(True)
-        return client
 
-    def _ack_for(self, client: aiomqtt.Client, mid: int, qos: int) -> Ack:
+    def _ack_for(self, client: IngestClient, mid: int, qos: int) -> Ack:
         if qos == 0:
             return _noop
 
@@ -102,7 +104,7 @@ class MqttSource:
             # After a reconnect the old connection's acks are moot: the broker resends those
             # messages and the copies are acknowledged in their turn.
             if client is self._client and self.connected:
-                client._client.ack(mid, qos)
+                client.ack(mid, qos)
 
         return ack
 
@@ -121,17 +123,15 @@ class MqttSource:
                     self._subscribed = set()
                     await self.sync_subscriptions()
                     self.ready.set()
-                    async for message in client.messages:
-                        self.messages.inc()
-                        if self._holding:
-                            continue  # not handed on, so never acknowledged: comes again
-                        payload = message.payload
-                        if not isinstance(payload, bytes | bytearray):
-                            payload = str(payload).encode()
-                        await self.handler(
-                            message.topic.value, bytes(payload),
-                            self._ack_for(client, message.mid, message.qos),
-                        )
+                    while True:
+                        batch = await client.next_batch()
+                        self.messages.inc(len(batch))
+                        for i, (topic, payload, mid, qos) in enumerate(batch, 1):
+                            if self._holding:
+                                break  # not handed on, so never acknowledged: comes again
+                            await self.handler(topic, payload, self._ack_for(client, mid, qos))
+                            if not i % _YIELD_EVERY:
+                                await asyncio.sleep(0)
             except aiomqtt.MqttError as exc:
                 self.reconnects.inc(1, "failed")
                 delay = self._backoff.next()
