@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from hazmon.domain.reading import Reading
+from hazmon.domain.reading import Quality, Reading
 
 
 class SeqStatus(StrEnum):
@@ -48,9 +48,21 @@ def batch_digest(readings: Sequence[Reading]) -> int | None:
     Values count: a gateway whose clock went back sends new values at times it used
     before, and those must still reach the rules. None for a batch with no valid
     reading: there is nothing to lose or to store twice."""
+    return _digest_newest(readings)[0]
+
+
+def _digest_newest(readings: Sequence[Reading]) -> tuple[int | None, int | None]:
+    """`batch_digest` and the newest reading time, in one pass over the batch."""
     if not readings:
-        return None
-    return hash(tuple([(r.sensor.sensor.tag, r.ts_ms, r.value, r.quality) for r in readings]))
+        return None, None
+    newest = readings[0].ts_ms
+    items: list[tuple[str, int, float, Quality]] = []
+    for r in readings:
+        ts = r.ts_ms
+        if ts > newest:
+            newest = ts
+        items.append((r.sensor.sensor.tag, ts, r.value, r.quality))
+    return hash(tuple(items)), newest
 
 
 @dataclass(slots=True)
@@ -103,13 +115,12 @@ class SequenceTracker:
         self, enterprise: str, seq: int | None, readings: Sequence[Reading], now_ms: int
     ) -> SeqStatus:
         gw = self._gw(enterprise)
-        digest = batch_digest(readings)
+        digest, newest = _digest_newest(readings)
         if digest is not None and digest in gw.digests:
             self.duplicates += 1
             if seq is not None:
                 self._count_received(gw, enterprise, seq, now_ms)
             return SeqStatus.DUPLICATE
-        newest = max((r.ts_ms for r in readings), default=None)
         status = SeqStatus.UNNUMBERED if seq is None else self._count(gw, enterprise, seq,
                                                                        newest, now_ms)
         if newest is not None and (gw.newest_ms is None or newest > gw.newest_ms):
