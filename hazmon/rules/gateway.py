@@ -40,10 +40,11 @@ _NONE: Final = Change.NONE
 class Gateway:
     """Liveness of one enterprise's gateway."""
 
-    __slots__ = (
+    FIELDS: Final = (
         "active", "catch_up_ms", "last_seen_ms", "offline_ms", "reason", "received_ms",
         "restarted", "silence_ms", "ticked_ms", "ticked_seen_ms",
     )
+    __slots__ = FIELDS
 
     def __init__(self, silence_ms: int) -> None:
         self.silence_ms = silence_ms
@@ -143,7 +144,8 @@ class GatewayWatch:
     """The engine's view of one enterprise's gateway: its liveness and what the signal
     needs."""
 
-    __slots__ = ("enterprise", "state", "tier", "watch_from")
+    FIELDS: Final = ("enterprise", "state", "tier", "watch_from")
+    __slots__ = FIELDS
 
     def __init__(self, enterprise: Enterprise, silence_s: float, tier: int | None) -> None:
         self.enterprise = enterprise
@@ -209,7 +211,7 @@ def holds(groups: Groups, sig: AlarmSignal) -> bool | None:
     return watch is not None and watch.state.active
 
 
-KIND: Final = GroupKind("gateways", dump, load, holds)
+KIND: Final[GroupKind] = GroupKind("gateways", dump, load, holds)
 
 
 def signal(watch: GatewayWatch, change: Change, ts_ms: int) -> AlarmSignal:

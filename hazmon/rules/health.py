@@ -54,7 +54,8 @@ def valid_bounds(low: float, high: float) -> tuple[float, float]:
 class Health:
     """Data-health flags of one sensor."""
 
-    __slots__ = ("bad", "frozen", "max_ok", "min_ok", "out_of_range", "stale", "stale_after_ms")
+    FIELDS: Final = ("bad", "frozen", "max_ok", "min_ok", "out_of_range", "stale", "stale_after_ms")
+    __slots__ = FIELDS
 
     def __init__(
         self,
@@ -109,7 +110,8 @@ def stale_seen(health: Health) -> Change:
 
 
 class Frozen:
-    __slots__ = ("active", "after_ms", "ref", "since_ms", "tolerance")
+    FIELDS: Final = ("active", "after_ms", "ref", "since_ms", "tolerance")
+    __slots__ = FIELDS
 
     def __init__(self, after_ms: int, tolerance: float) -> None:
         self.after_ms = after_ms
@@ -171,7 +173,7 @@ def holds(sensor: SensorState, rule: str) -> bool | None:
     return None
 
 
-KIND: Final = SensorKind("health", ("health",), dump, load, holds)
+KIND: Final[SensorKind] = SensorKind("health", ("health",), dump, load, holds)
 
 
 def signal(

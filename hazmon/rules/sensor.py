@@ -58,7 +58,7 @@ class Share:
 class SensorState:
     """One sensor's rule configuration and state; see the module docstring."""
 
-    __slots__ = (
+    FIELDS: Final = (
         "deadband",
         "gateway",
         "health",
@@ -80,6 +80,7 @@ class SensorState:
         "watch_from",
         "window",
     )
+    __slots__ = FIELDS
     # Slots rebuilt from the registry and rules file, never saved; every other slot is
     # saved by the snapshot codec itself (READING_SLOTS) or by a registered kind (its
     # `SensorKind.slots`). tests/rules/test_kinds.py checks that nothing is left over.
@@ -222,7 +223,8 @@ class SensorState:
 class VoteMember:
     """One detector's threshold at a vote's level, as the vote sees it."""
 
-    __slots__ = ("level", "sensor")
+    FIELDS: Final = ("level", "sensor")
+    __slots__ = FIELDS
 
     def __init__(self, sensor: SensorState, level: str) -> None:
         self.sensor = sensor

@@ -73,7 +73,7 @@ RULES: Final = frozenset(rule_of(target) for target in LEVELS)
 class Trend:
     """Configuration and state of one predicted crossing (sensor, target limit)."""
 
-    __slots__ = (
+    FIELDS: Final = (
         "active",
         "confirm",
         "high",
@@ -89,6 +89,7 @@ class Trend:
         "value",
         "window_ms",
     )
+    __slots__ = FIELDS
 
     def __init__(
         self,
@@ -208,7 +209,7 @@ def holds(sensor: SensorState, rule: str) -> bool | None:
     return state is not None and state.active
 
 
-KIND: Final = SensorKind("trends", ("trends",), dump, load, holds)
+KIND: Final[SensorKind] = SensorKind("trends", ("trends",), dump, load, holds)
 
 
 def signal(
