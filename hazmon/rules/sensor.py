@@ -30,6 +30,10 @@ from hazmon.rules.voting import Vote
 from hazmon.rules.window import SampleWindow, WindowPool
 
 _INF: Final = math.inf
+# `SensorState.last_ts` before the first in-order reading: an int, not None, so that the
+# compiled engine keeps it unboxed (an `int | None` field is a new int object per reading).
+# Older than any reading, so a first reading is never "late". The snapshot says None.
+NEVER: Final = -(2**60)
 _NO_VOTES: Final[Mapping[str, list[Vote]]] = MappingProxyType({})
 _T = TypeVar("_T")
 
@@ -71,6 +75,7 @@ class SensorState:
         "rate_rise",
         "rates",
         "simulated",
+        "simulated_always",
         "threshold_delays",
         "thresholds",
         "tier",
@@ -86,7 +91,7 @@ class SensorState:
     # `SensorKind.slots`). tests/rules/test_kinds.py checks that nothing is left over.
     CONFIG_SLOTS: Final = frozenset({
         "deadband", "gateway", "hi_trip", "info", "lo_trip", "rate_fall", "rate_ms",
-        "rate_rise", "threshold_delays", "tier", "trend", "votes",
+        "rate_rise", "simulated_always", "threshold_delays", "tier", "trend", "votes",
     })
     READING_SLOTS: Final = frozenset({"last_ts", "watch_from", "simulated"})
 
@@ -102,9 +107,11 @@ class SensorState:
         effective = resolve(spec.kind, spec.rules, rules)
         self.info = info
         self.tier = tier
-        self.last_ts: int | None = None  # newest in-order reading
+        self.last_ts = NEVER  # newest in-order reading (NEVER: none yet)
         self.watch_from: int | None = None  # stale is counted from here until a reading
         self.simulated = False
+        # A simulated enterprise's readings are all simulated (a read per reading saved).
+        self.simulated_always = info.enterprise.simulated
         self.gateway: GatewayWatch | None = None
         # Threshold level → votes it feeds; most sensors feed none and share one empty map.
         self.votes: Mapping[str, list[Vote]] = _NO_VOTES
@@ -158,6 +165,11 @@ class SensorState:
         )
         self.health.min_ok = share(self.health.min_ok)
         self.health.max_ok = share(self.health.max_ok)
+
+    @property
+    def newest_ms(self) -> int | None:
+        """Epoch ms of the newest in-order reading; None before the first."""
+        return None if self.last_ts == NEVER else self.last_ts
 
     @property
     def enterprise(self) -> str:

@@ -10,6 +10,7 @@ behaviour must equal the original's.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -148,6 +149,8 @@ def describe(value: object, top: bool = True) -> object:
         return ("window", value.spacing_ms, value.to_lists())
     if isinstance(value, np.ndarray):
         return value.tolist()
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"  # a state's "no value yet" (a NaN equals nothing, itself included)
     if isinstance(value, Mapping):
         return {k: describe(v, False) for k, v in value.items()}
     if isinstance(value, list | tuple):
