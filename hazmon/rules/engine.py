@@ -85,7 +85,11 @@ class RulesEngine:
         rules: RulesFile | None = None,
         *,
         gateway_silence_s: float = DEFAULT_GATEWAY_SILENCE_S,
+        start_ms: int | None = None,
     ) -> None:
+        """`start_ms`: wall time (epoch ms, the owner's clock) at which the engine starts
+        watching; reception before the first tick counts from it (`gateway.start_watch`).
+        None: data time is the clock, as in tests that drive time through the readings."""
         self._rules = rules
         self._gateway_silence_s = gateway_silence_s
         self._sensors: dict[tuple[str, str], SensorState] = {}
@@ -97,6 +101,9 @@ class RulesEngine:
         self._now_ms: int | None = None  # newest time seen, for signals of a reload
         self.late_readings = 0
         self._build(registry)
+        if start_ms is not None:
+            for watch in self._gateways.values():
+                gateway.start_watch(watch, start_ms)
 
     # --- construction -------------------------------------------------------------------
 
@@ -474,16 +481,20 @@ class RulesEngine:
         rules: RulesFile | None = None,
         *,
         gateway_silence_s: float = DEFAULT_GATEWAY_SILENCE_S,
+        start_ms: int | None = None,
     ) -> RulesEngine:
         """An engine that continues from `snap` (conditions active there stay raised).
 
         The saved process's reception times are set aside (`gateway.after_restart`): a
         gateway's silence counts from this process's first tick, not from before the
-        outage, so the backlog a broker kept for us is not taken for silence."""
+        outage, so the backlog a broker kept for us is not taken for silence. `start_ms`
+        as for the constructor."""
         engine = cls(registry, rules, gateway_silence_s=gateway_silence_s)
         engine._apply(snap)
         for watch in engine._gateways.values():
             gateway.after_restart(watch)
+            if start_ms is not None:
+                gateway.start_watch(watch, start_ms)
         return engine
 
     def reload(self, registry: Registry, rules: RulesFile | None = None) -> list[AlarmSignal]:

@@ -154,6 +154,16 @@ class GatewayWatch:
         self.watch_from: int | None = None  # silence is counted from here until data
 
 
+def start_watch(watch: GatewayWatch, start_ms: int) -> None:
+    """The engine starts watching at wall time `start_ms` (its owner's clock): silence
+    counts from there, and whatever arrives before the first tick was received after it.
+    Without a start (the pure tests, where data time is the clock), a first tick would
+    take what came before it as received at its data time: a broker's backlog, with data
+    times long past, fed to a fresh engine before any tick looked like a silent gateway."""
+    watch.watch_from = start_ms
+    watch.state.ticked_ms = start_ms
+
+
 def after_restart(watch: GatewayWatch) -> None:
     """Set aside the reception times of the process that saved the state: silence counts
     from this process's first tick. The data times (`last_seen_ms`, `offline_ms`,
