@@ -56,7 +56,7 @@ from hazmon.rules.change import Change
 from hazmon.rules.file import RulesConfigError
 from hazmon.rules.gateway import GatewayWatch
 from hazmon.rules.kind import Groups, VoteKey
-from hazmon.rules.sensor import NEVER, SensorState, ms
+from hazmon.rules.sensor import NEVER, SensorState
 from hazmon.rules.snapshot import SNAPSHOT_VERSION
 
 log = logging.getLogger(__name__)
@@ -310,7 +310,7 @@ class RulesEngine:
                 if per_min is not None:
                     self._step_rates(sensor, per_min, ts, sim, out)
             if sensor.trend is not None:
-                ts_w, vs_w = window.recent(ms(sensor.trend.window_s))
+                ts_w, vs_w = window.recent(sensor.trend.window_ms)
                 fit = trend.fit_line(ts_w, vs_w, window.base_ms)  # one fit, both targets
                 self._step_trends(sensor, fit, ts, sim, out)
 
@@ -347,21 +347,30 @@ class RulesEngine:
     def _step_rates(
         self, sensor: SensorState, per_min: float, ts: int, sim: bool, out: list[AlarmSignal]
     ) -> None:
+        # Rise, then fall (the order of `SensorState.rate_rules`), without its generator.
+        if sensor.rate_rise is not None:
+            self._step_rate(sensor, rate.RISE, True, sensor.rate_rise, per_min, ts, sim, out)
+        if sensor.rate_fall is not None:
+            self._step_rate(sensor, rate.FALL, False, sensor.rate_fall, per_min, ts, sim, out)
+
+    def _step_rate(
+        self, sensor: SensorState, rule: str, rise: bool, limit: float, per_min: float,
+        ts: int, sim: bool, out: list[AlarmSignal],
+    ) -> None:
         live = sensor.rates
-        for rule, rise, limit in sensor.rate_rules():
-            state = live.get(rule) if live is not None else None
-            if state is None:
-                if (per_min if rise else -per_min) < limit:
-                    continue  # quiet and staying so
-                state = rate.Rate(rise, limit)
-            change = rate.step(state, per_min)
-            if change is _RAISED:
-                live = live if live is not None else {}
-                live[rule] = state
-            elif change is _CLEARED and live is not None:
-                del live[rule]
-            if change:
-                out.append(self._emit(rate.signal(sensor, state, change, ts, sim)))
+        state = live.get(rule) if live is not None else None
+        if state is None:
+            if (per_min if rise else -per_min) < limit:
+                return  # quiet and staying so
+            state = rate.Rate(rise, limit)
+        change = rate.step(state, per_min)
+        if change is _RAISED:
+            live = live if live is not None else {}
+            live[rule] = state
+        elif change is _CLEARED and live is not None:
+            del live[rule]
+        if change:
+            out.append(self._emit(rate.signal(sensor, state, change, ts, sim)))
         sensor.rates = live or None
 
     def _step_trends(
@@ -375,12 +384,10 @@ class RulesEngine:
         settings = sensor.trend
         assert settings is not None
         live = sensor.trends
-        for target, limit in sensor.trend_targets():
-            rule = trend.rule_of(target)
+        for target, limit, high, rule in settings.targets:
             state = live.get(rule) if live is not None else None
             if state is None:
-                if not trend.predicts(fit, limit, threshold.is_high(target),
-                                      settings.min_points, settings.t_min,
+                if not trend.predicts(fit, limit, high, settings.min_points, settings.t_min,
                                       settings.horizon_s):
                     continue  # no streak and none starting
                 state = sensor.new_trend(target, limit)

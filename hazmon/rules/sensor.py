@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Final, TypeVar, cast
 
 from hazmon.domain.registry import SensorInfo
-from hazmon.domain.rulespec import SensorRules, TrendRule, resolve
+from hazmon.domain.rulespec import SensorRules, resolve
 from hazmon.rules import health, rate, threshold, trend
 from hazmon.rules.gateway import GatewayWatch
 from hazmon.rules.voting import Vote
@@ -57,6 +57,13 @@ class Share:
     def __call__(self, value: _T) -> _T:
         # Keyed by type too: 1 == 1.0 == True, but a float setting must stay a float.
         return cast(_T, self._seen.setdefault((type(value), value), value))
+
+    def once(self, key: tuple[object, ...], make: Callable[[], _T]) -> _T:
+        """The object made for `key` the first time it was asked for."""
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = make()
+        return cast(_T, found)
 
 
 class SensorState:
@@ -149,10 +156,12 @@ class SensorState:
         self.rates: dict[str, rate.Rate] | None = None
 
         trend_rule = effective.trend
-        self.trend: TrendRule | None = None  # the trend rule's settings; None: off
-        if trend_rule.enabled and limits is not None and self.trend_targets():
-            self.trend = share(trend_rule)
-            span_ms = max(span_ms, ms(trend_rule.window_s))
+        self.trend: trend.Settings | None = None  # the trend rule's settings; None: off
+        targets = self.trend_targets()
+        if trend_rule.enabled and limits is not None and targets:
+            self.trend = share.once((trend.Settings, trend_rule, targets),
+                                    lambda: trend.Settings(trend_rule, targets))
+            span_ms = max(span_ms, self.trend.window_ms)
         self.trends: dict[str, trend.Trend] | None = None
         self.window = SampleWindow(span_ms, pool) if span_ms else None
 
@@ -224,11 +233,11 @@ class SensorState:
         return tuple(out)
 
     def new_trend(self, target: str, limit: float) -> trend.Trend:
-        rule = self.trend
-        assert rule is not None
+        settings = self.trend
+        assert settings is not None
         return trend.Trend(
-            target, limit, ms(rule.window_s), rule.horizon_s, rule.min_points, rule.t_min,
-            rule.confirm,
+            target, limit, settings.window_ms, settings.horizon_s, settings.min_points,
+            settings.t_min, settings.confirm,
         )
 
 
