@@ -12,6 +12,12 @@ starts from normal, which is exactly the state dropped.
 Memory per sensor is a benchmark figure: a new field here costs every sensor 8 bytes
 (and more if it holds its own object), so settings equal across sensors are shared
 (`Share`) and anything rare lives in an object made only when needed.
+
+This module, the engine and the rule modules are compiled with mypyc where a compiler
+is present (scripts/build_native.py; the .py files are the source and the fallback).
+Compiled, a class keeps no `__slots__`, so each state class names its attributes in
+`FIELDS` (its `__slots__` from source), which the tests walk; hot fields are typed to
+stay unboxed (an int with `NEVER` rather than `int | None`, NaN rather than None).
 """
 
 from __future__ import annotations
