@@ -47,7 +47,7 @@ from operator import attrgetter
 from typing import Final
 
 from hazmon.domain.reading import Quality, Reading
-from hazmon.domain.registry import Registry
+from hazmon.domain.registry import Registry, SensorInfo
 from hazmon.domain.rulespec import GatewayRule, RulesFile
 from hazmon.domain.signal import AlarmSignal, SignalKind
 from hazmon.rules import gateway, health, rate, snapshot, threshold, trend, voting
@@ -128,7 +128,7 @@ class RulesEngine:
             sensor = self._sensors.get((info.enterprise.code, info.sensor.tag))
             if sensor is None:
                 return out
-        self._evaluate(sensor, reading, out)
+        self._evaluate(sensor, reading, info, out)
         return out
 
     def evaluate_many(self, readings: Iterable[Reading]) -> list[AlarmSignal]:
@@ -144,7 +144,7 @@ class RulesEngine:
                 sensor = self._sensors.get((info.enterprise.code, info.sensor.tag))
                 if sensor is None:
                     continue
-            self._evaluate(sensor, r, out)
+            self._evaluate(sensor, r, info, out)
         return out
 
     def gateway_status(self, enterprise: str, online: bool, ts_ms: int) -> list[AlarmSignal]:
@@ -236,7 +236,10 @@ class RulesEngine:
 
     # --- the per-reading path -----------------------------------------------------------
 
-    def _evaluate(self, sensor: SensorState, r: Reading, out: list[AlarmSignal]) -> None:
+    def _evaluate(
+        self, sensor: SensorState, r: Reading, info: SensorInfo, out: list[AlarmSignal]
+    ) -> None:
+        """`info`: the reading's sensor (`r.sensor`, read once by the caller)."""
         # Written for mypyc as much as for CPython: the reading's fields read once into
         # typed locals, state fields unboxed (no int or float object made per reading),
         # module constants for enum members, direct calls into the compiled rule modules.
@@ -244,7 +247,10 @@ class RulesEngine:
         value: float = r.value
         sensor_health = sensor.health
         late = ts <= sensor.last_ts  # NEVER before the first reading: never late
-        sim = sensor.simulated_always or r.simulated
+        sim = r.simulated or (
+            sensor.simulated_always if info is sensor.info
+            else info.enterprise.simulated  # resolved against an older registry
+        )
         if late:
             self.late_readings += 1
         else:
