@@ -25,6 +25,16 @@ ROOT = Path(__file__).resolve().parent.parent
 MODULES = (
     "hazmon/rules/window.py",
     "hazmon/rules/fits.py",
+    "hazmon/rules/change.py",
+    "hazmon/rules/kind.py",
+    "hazmon/rules/health.py",
+    "hazmon/rules/threshold.py",
+    "hazmon/rules/gateway.py",
+    "hazmon/rules/rate.py",
+    "hazmon/rules/trend.py",
+    "hazmon/rules/voting.py",
+    "hazmon/rules/sensor.py",
+    "hazmon/rules/engine.py",
 )
 GROUP = "hazmon.rules._native"  # shared runtime: hazmon/rules/_native__mypyc.*.so (its layer)
 STAMP = ROOT / "hazmon" / "_native.sha256"  # the sources the built files were built from

@@ -32,29 +32,33 @@ def fit_line(ts_ms: Sequence[float], values: Sequence[float], base_ms: int = 0) 
     n = len(ts_ms)
     if n < 3:
         return None
-    newest = float(ts_ms[n - 1])
-    xs = [(float(t) - newest) * 0.001 for t in ts_ms]  # seconds, newest at 0
-    ys = [float(y) for y in values]
+    # Lists as they come from a window (anything else, e.g. numpy arrays, made one): the
+    # loops index them typed. x, seconds with the newest at 0, is worked out in each loop
+    # rather than kept in a list (a float object per sample); the same operations, so the
+    # same bits.
+    ts = ts_ms if isinstance(ts_ms, list) else list(ts_ms)
+    ys = values if isinstance(values, list) else list(values)
+    newest = float(ts[n - 1])
     sx = 0.0
     sy = 0.0
     for i in range(n):
-        sx += xs[i]
-        sy += ys[i]
+        sx += (float(ts[i]) - newest) * 0.001
+        sy += float(ys[i])
     xm = sx / n
     ym = sy / n
     sxx = 0.0
     sxy = 0.0
     for i in range(n):
-        dx = xs[i] - xm
+        dx = (float(ts[i]) - newest) * 0.001 - xm
         sxx += dx * dx
-        sxy += dx * ys[i]  # Σdx = 0, so centring y is unnecessary
+        sxy += dx * float(ys[i])  # Σdx = 0, so centring y is unnecessary
     if sxx <= 0.0:
         return None
     b = sxy / sxx
     level = ym - b * xm
     ss = 0.0
     for i in range(n):
-        r = ys[i] - (level + b * xs[i])
+        r = float(ys[i]) - (level + b * ((float(ts[i]) - newest) * 0.001))
         ss += r * r
     s2 = ss / (n - 2)
     se = math.sqrt(s2 / sxx)
@@ -63,7 +67,7 @@ def fit_line(ts_ms: Sequence[float], values: Sequence[float], base_ms: int = 0) 
         t = 0.0 if b == 0.0 else math.copysign(math.inf, b)
     else:
         t = b / se
-    return Fit(n, b, level, t, base_ms + int(ts_ms[n - 1]))
+    return Fit(n, b, level, t, base_ms + int(ts[n - 1]))
 
 
 def theil_sen_per_s(ts_ms: Sequence[float], values: Sequence[float]) -> float:

@@ -40,10 +40,11 @@ _NONE: Final = Change.NONE
 class Gateway:
     """Liveness of one enterprise's gateway."""
 
-    __slots__ = (
+    FIELDS: Final = (
         "active", "catch_up_ms", "last_seen_ms", "offline_ms", "reason", "received_ms",
         "restarted", "silence_ms", "ticked_ms", "ticked_seen_ms",
     )
+    __slots__ = FIELDS
 
     def __init__(self, silence_ms: int) -> None:
         self.silence_ms = silence_ms
@@ -143,13 +144,24 @@ class GatewayWatch:
     """The engine's view of one enterprise's gateway: its liveness and what the signal
     needs."""
 
-    __slots__ = ("enterprise", "state", "tier", "watch_from")
+    FIELDS: Final = ("enterprise", "state", "tier", "watch_from")
+    __slots__ = FIELDS
 
     def __init__(self, enterprise: Enterprise, silence_s: float, tier: int | None) -> None:
         self.enterprise = enterprise
         self.state = Gateway(round(silence_s * 1000))
         self.tier = tier  # the most dangerous tier among the enterprise's hazard sources
         self.watch_from: int | None = None  # silence is counted from here until data
+
+
+def start_watch(watch: GatewayWatch, start_ms: int) -> None:
+    """The engine starts watching at wall time `start_ms` (its owner's clock): silence
+    counts from there, and whatever arrives before the first tick was received after it.
+    Without a start (the pure tests, where data time is the clock), a first tick would
+    take what came before it as received at its data time: a broker's backlog, with data
+    times long past, fed to a fresh engine before any tick looked like a silent gateway."""
+    watch.watch_from = start_ms
+    watch.state.ticked_ms = start_ms
 
 
 def after_restart(watch: GatewayWatch) -> None:
@@ -209,7 +221,7 @@ def holds(groups: Groups, sig: AlarmSignal) -> bool | None:
     return watch is not None and watch.state.active
 
 
-KIND: Final = GroupKind("gateways", dump, load, holds)
+KIND: Final[GroupKind] = GroupKind("gateways", dump, load, holds)
 
 
 def signal(watch: GatewayWatch, change: Change, ts_ms: int) -> AlarmSignal:

@@ -20,6 +20,7 @@ process state is held as it was until trustworthy readings return.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Final
 
 from hazmon.domain.registry import SensorInfo
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
 _RAISED: Final = Change.RAISED  # global loads: see `change`
 _CLEARED: Final = Change.CLEARED
 _NONE: Final = Change.NONE
+
+_NAN: Final = math.nan
 
 NE43_BELOW: Final = 0.0125
 NE43_ABOVE: Final = 0.03125
@@ -54,7 +57,8 @@ def valid_bounds(low: float, high: float) -> tuple[float, float]:
 class Health:
     """Data-health flags of one sensor."""
 
-    __slots__ = ("bad", "frozen", "max_ok", "min_ok", "out_of_range", "stale", "stale_after_ms")
+    FIELDS: Final = ("bad", "frozen", "max_ok", "min_ok", "out_of_range", "stale", "stale_after_ms")
+    __slots__ = FIELDS
 
     def __init__(
         self,
@@ -109,20 +113,24 @@ def stale_seen(health: Health) -> Change:
 
 
 class Frozen:
-    __slots__ = ("active", "after_ms", "ref", "since_ms", "tolerance")
+    FIELDS: Final = ("active", "after_ms", "ref", "since_ms", "tolerance")
+    __slots__ = FIELDS
 
     def __init__(self, after_ms: int, tolerance: float) -> None:
         self.after_ms = after_ms
         self.tolerance = tolerance
         self.active = False
-        self.ref: float | None = None  # the value the signal is stuck at (or last moved to)
+        # The value the signal is stuck at (or last moved to); NaN before the first (a
+        # float, not None, so the compiled engine keeps it unboxed: no object per reading).
+        # A NaN reading is out of range and never gets here.
+        self.ref = _NAN
         self.since_ms = 0
 
 
 def frozen_step(frozen: Frozen, value: float, ts_ms: int) -> Change:
     """Feed one in-order value; RAISED once it has not moved for `after_ms`."""
     ref = frozen.ref
-    if ref is None or abs(value - ref) > frozen.tolerance:
+    if ref != ref or abs(value - ref) > frozen.tolerance:  # NaN: no value yet
         frozen.ref = value
         frozen.since_ms = ts_ms
         if frozen.active:
@@ -144,7 +152,9 @@ def dump(sensor: SensorState) -> dict[str, object]:
         "stale": health.stale,
         "bad": health.bad,
         "out_of_range": health.out_of_range,
-        "frozen": None if frozen is None else [frozen.active, frozen.ref, frozen.since_ms],
+        "frozen": None if frozen is None else [
+            frozen.active, None if math.isnan(frozen.ref) else frozen.ref, frozen.since_ms
+        ],
     }
 
 
@@ -155,7 +165,9 @@ def load(sensor: SensorState, saved: dict[str, Any] | None) -> None:
     health.bad = bool(saved.get("bad"))
     health.out_of_range = bool(saved.get("out_of_range"))
     if health.frozen is not None and saved.get("frozen"):
-        health.frozen.active, health.frozen.ref, health.frozen.since_ms = saved["frozen"]
+        active, ref, since_ms = saved["frozen"]
+        health.frozen.active, health.frozen.since_ms = active, since_ms
+        health.frozen.ref = _NAN if ref is None else float(ref)
 
 
 def holds(sensor: SensorState, rule: str) -> bool | None:
@@ -171,7 +183,7 @@ def holds(sensor: SensorState, rule: str) -> bool | None:
     return None
 
 
-KIND: Final = SensorKind("health", ("health",), dump, load, holds)
+KIND: Final[SensorKind] = SensorKind("health", ("health",), dump, load, holds)
 
 
 def signal(

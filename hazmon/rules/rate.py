@@ -42,7 +42,8 @@ def rule_of(rise: bool) -> str:
 class Rate:
     """Configuration and state of one rate alarm (rate_rise or rate_fall of a sensor)."""
 
-    __slots__ = ("active", "limit_per_min", "rise", "rule", "value")
+    FIELDS: Final = ("active", "limit_per_min", "rise", "rule", "value")
+    __slots__ = FIELDS
 
     def __init__(self, rise: bool, limit_per_min: float) -> None:
         self.rise = rise
@@ -103,7 +104,7 @@ def holds(sensor: SensorState, rule: str) -> bool | None:
     return state is not None and state.active
 
 
-KIND: Final = SensorKind("rates", ("rates",), dump, load, holds)
+KIND: Final[SensorKind] = SensorKind("rates", ("rates",), dump, load, holds)
 
 
 def signal(

@@ -12,24 +12,34 @@ starts from normal, which is exactly the state dropped.
 Memory per sensor is a benchmark figure: a new field here costs every sensor 8 bytes
 (and more if it holds its own object), so settings equal across sensors are shared
 (`Share`) and anything rare lives in an object made only when needed.
+
+This module, the engine and the rule modules are compiled with mypyc where a compiler
+is present (scripts/build_native.py; the .py files are the source and the fallback).
+Compiled, a class keeps no `__slots__`, so each state class names its attributes in
+`FIELDS` (its `__slots__` from source), which the tests walk; hot fields are typed to
+stay unboxed (an int with `NEVER` rather than `int | None`, NaN rather than None).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Final, TypeVar, cast
 
 from hazmon.domain.registry import SensorInfo
-from hazmon.domain.rulespec import SensorRules, TrendRule, resolve
+from hazmon.domain.rulespec import SensorRules, resolve
 from hazmon.rules import health, rate, threshold, trend
 from hazmon.rules.gateway import GatewayWatch
 from hazmon.rules.voting import Vote
 from hazmon.rules.window import SampleWindow, WindowPool
 
 _INF: Final = math.inf
+# `SensorState.last_ts` before the first in-order reading: an int, not None, so that the
+# compiled engine keeps it unboxed (an `int | None` field is a new int object per reading).
+# Older than any reading, so a first reading is never "late". The snapshot says None.
+NEVER: Final = -(2**60)
 _NO_VOTES: Final[Mapping[str, list[Vote]]] = MappingProxyType({})
 _T = TypeVar("_T")
 
@@ -54,11 +64,18 @@ class Share:
         # Keyed by type too: 1 == 1.0 == True, but a float setting must stay a float.
         return cast(_T, self._seen.setdefault((type(value), value), value))
 
+    def once(self, key: tuple[object, ...], make: Callable[[], _T]) -> _T:
+        """The object made for `key` the first time it was asked for."""
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = make()
+        return cast(_T, found)
+
 
 class SensorState:
     """One sensor's rule configuration and state; see the module docstring."""
 
-    __slots__ = (
+    FIELDS: Final = (
         "deadband",
         "gateway",
         "health",
@@ -71,6 +88,7 @@ class SensorState:
         "rate_rise",
         "rates",
         "simulated",
+        "simulated_always",
         "threshold_delays",
         "thresholds",
         "tier",
@@ -80,12 +98,13 @@ class SensorState:
         "watch_from",
         "window",
     )
+    __slots__ = FIELDS
     # Slots rebuilt from the registry and rules file, never saved; every other slot is
     # saved by the snapshot codec itself (READING_SLOTS) or by a registered kind (its
     # `SensorKind.slots`). tests/rules/test_kinds.py checks that nothing is left over.
     CONFIG_SLOTS: Final = frozenset({
         "deadband", "gateway", "hi_trip", "info", "lo_trip", "rate_fall", "rate_ms",
-        "rate_rise", "threshold_delays", "tier", "trend", "votes",
+        "rate_rise", "simulated_always", "threshold_delays", "tier", "trend", "votes",
     })
     READING_SLOTS: Final = frozenset({"last_ts", "watch_from", "simulated"})
 
@@ -101,9 +120,11 @@ class SensorState:
         effective = resolve(spec.kind, spec.rules, rules)
         self.info = info
         self.tier = tier
-        self.last_ts: int | None = None  # newest in-order reading
+        self.last_ts = NEVER  # newest in-order reading (NEVER: none yet)
         self.watch_from: int | None = None  # stale is counted from here until a reading
         self.simulated = False
+        # A simulated enterprise's readings are all simulated (a read per reading saved).
+        self.simulated_always = info.enterprise.simulated
         self.gateway: GatewayWatch | None = None
         # Threshold level → votes it feeds; most sensors feed none and share one empty map.
         self.votes: Mapping[str, list[Vote]] = _NO_VOTES
@@ -141,10 +162,12 @@ class SensorState:
         self.rates: dict[str, rate.Rate] | None = None
 
         trend_rule = effective.trend
-        self.trend: TrendRule | None = None  # the trend rule's settings; None: off
-        if trend_rule.enabled and limits is not None and self.trend_targets():
-            self.trend = share(trend_rule)
-            span_ms = max(span_ms, ms(trend_rule.window_s))
+        self.trend: trend.Settings | None = None  # the trend rule's settings; None: off
+        targets = self.trend_targets()
+        if trend_rule.enabled and limits is not None and targets:
+            self.trend = share.once((trend.Settings, trend_rule, targets),
+                                    lambda: trend.Settings(trend_rule, targets))
+            span_ms = max(span_ms, self.trend.window_ms)
         self.trends: dict[str, trend.Trend] | None = None
         self.window = SampleWindow(span_ms, pool) if span_ms else None
 
@@ -157,6 +180,11 @@ class SensorState:
         )
         self.health.min_ok = share(self.health.min_ok)
         self.health.max_ok = share(self.health.max_ok)
+
+    @property
+    def newest_ms(self) -> int | None:
+        """Epoch ms of the newest in-order reading; None before the first."""
+        return None if self.last_ts == NEVER else self.last_ts
 
     @property
     def enterprise(self) -> str:
@@ -211,18 +239,19 @@ class SensorState:
         return tuple(out)
 
     def new_trend(self, target: str, limit: float) -> trend.Trend:
-        rule = self.trend
-        assert rule is not None
+        settings = self.trend
+        assert settings is not None
         return trend.Trend(
-            target, limit, ms(rule.window_s), rule.horizon_s, rule.min_points, rule.t_min,
-            rule.confirm,
+            target, limit, settings.window_ms, settings.horizon_s, settings.min_points,
+            settings.t_min, settings.confirm,
         )
 
 
 class VoteMember:
     """One detector's threshold at a vote's level, as the vote sees it."""
 
-    __slots__ = ("level", "sensor")
+    FIELDS: Final = ("level", "sensor")
+    __slots__ = FIELDS
 
     def __init__(self, sensor: SensorState, level: str) -> None:
         self.sensor = sensor

@@ -19,7 +19,7 @@ from typing import Any, Final, NamedTuple
 from hazmon.domain.signal import AlarmSignal, Category, Priority, SignalKind
 from hazmon.rules.kind import Groups
 from hazmon.rules.kinds import GROUP_KINDS, SENSOR_KINDS
-from hazmon.rules.sensor import SensorState
+from hazmon.rules.sensor import NEVER, SensorState
 
 SNAPSHOT_VERSION: Final = 1
 
@@ -41,7 +41,7 @@ def sensor_entry(key: SensorKey, sensor: SensorState) -> dict[str, object]:
     entry: dict[str, object] = {
         "enterprise": key[0],
         "tag": key[1],
-        "last_ts": sensor.last_ts,
+        "last_ts": sensor.newest_ms,
         "watch_from": sensor.watch_from,
         "simulated": sensor.simulated,
     }
@@ -104,7 +104,8 @@ def holds(
 
 
 def _load_sensor(sensor: SensorState, entry: dict[str, Any]) -> None:
-    sensor.last_ts = entry.get("last_ts")
+    last = entry.get("last_ts")
+    sensor.last_ts = NEVER if last is None else last
     sensor.watch_from = entry.get("watch_from")
     sensor.simulated = bool(entry.get("simulated", False))
     for kind in SENSOR_KINDS:

@@ -59,7 +59,7 @@ def beyond(high: bool, limit: float, value: float) -> bool:
 class Threshold:
     """Configuration and state of one (sensor, limit) alarm."""
 
-    __slots__ = (
+    FIELDS: Final = (
         "deadband",
         "high",
         "limit",
@@ -70,6 +70,7 @@ class Threshold:
         "since_ms",
         "value",
     )
+    __slots__ = FIELDS
 
     def __init__(
         self,
@@ -200,7 +201,7 @@ def holds(sensor: SensorState, rule: str) -> bool | None:
     return sensor.active_threshold(rule) if rule in LEVELS else None
 
 
-KIND: Final = SensorKind("thresholds", ("thresholds",), dump, load, holds)
+KIND: Final[SensorKind] = SensorKind("thresholds", ("thresholds",), dump, load, holds)
 
 
 def signal(

@@ -30,6 +30,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Final
 
 from hazmon.domain.registry import SensorInfo
+from hazmon.domain.rulespec import TrendRule
 from hazmon.domain.signal import AlarmSignal, Category
 from hazmon.rules import messages
 from hazmon.rules.change import Change
@@ -70,10 +71,29 @@ def rule_of(target: str) -> str:
 RULES: Final = frozenset(rule_of(target) for target in LEVELS)
 
 
+class Settings:
+    """A sensor's trend rule as the per-fit path reads it: plain numbers rather than the
+    rule model's attributes, and its targets as (target, limit, high, rule). One object
+    for every sensor with the same rule and limits (`sensor.Share.once`)."""
+
+    FIELDS: Final = ("confirm", "horizon_s", "min_points", "t_min", "targets", "window_ms")
+    __slots__ = FIELDS
+
+    def __init__(self, rule: TrendRule, targets: tuple[tuple[str, float], ...]) -> None:
+        self.window_ms: int = round(rule.window_s * 1000)
+        self.horizon_s: float = rule.horizon_s
+        self.min_points: int = rule.min_points
+        self.t_min: float = rule.t_min
+        self.confirm: int = rule.confirm
+        self.targets: tuple[tuple[str, float, bool, str], ...] = tuple(
+            (target, limit, is_high(target), rule_of(target)) for target, limit in targets
+        )
+
+
 class Trend:
     """Configuration and state of one predicted crossing (sensor, target limit)."""
 
-    __slots__ = (
+    FIELDS: Final = (
         "active",
         "confirm",
         "high",
@@ -89,6 +109,7 @@ class Trend:
         "value",
         "window_ms",
     )
+    __slots__ = FIELDS
 
     def __init__(
         self,
@@ -189,8 +210,7 @@ def load(sensor: SensorState, saved: dict[str, list[Any]] | None) -> None:
     sensor.trends = None
     if sensor.trend is None:
         return
-    for target, limit in sensor.trend_targets():
-        rule = rule_of(target)
+    for target, limit, _, rule in sensor.trend.targets:
         entry = saved.get(rule) if saved else None
         if entry is not None and (entry[0] or entry[1]):  # raised, or a streak running
             state = sensor.new_trend(target, limit)
@@ -208,7 +228,7 @@ def holds(sensor: SensorState, rule: str) -> bool | None:
     return state is not None and state.active
 
 
-KIND: Final = SensorKind("trends", ("trends",), dump, load, holds)
+KIND: Final[SensorKind] = SensorKind("trends", ("trends",), dump, load, holds)
 
 
 def signal(

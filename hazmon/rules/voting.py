@@ -34,7 +34,8 @@ class Member(Protocol):
 
 
 class Vote:
-    __slots__ = ("active", "count", "enterprise", "hazard_source", "members", "spec")
+    FIELDS: Final = ("active", "count", "enterprise", "hazard_source", "members", "spec")
+    __slots__ = FIELDS
 
     def __init__(
         self,
@@ -94,7 +95,7 @@ def holds(groups: Groups, sig: AlarmSignal) -> bool | None:
     return None if vote is None else vote.active
 
 
-KIND: Final = GroupKind("votes", dump, load, holds)
+KIND: Final[GroupKind] = GroupKind("votes", dump, load, holds)
 
 
 def signal(

@@ -56,7 +56,8 @@ class _Block:
     after row in flat arrays (`array.array`: indexing one slot from Python is a few times
     cheaper than a numpy scalar access, and the bytes per slot are the same)."""
 
-    __slots__ = ("base", "ts", "vs")
+    FIELDS: Final = ("base", "ts", "vs")
+    __slots__ = FIELDS
 
     def __init__(self, rows: int) -> None:
         self.ts: array[int] = array("i", bytes(4 * rows * CAPACITY))
@@ -68,7 +69,8 @@ class WindowPool:
     """Hands out rows for windows, a block at a time. Rows are not reused: a pool lives as
     long as the engine configuration that made it (a reload builds a new one)."""
 
-    __slots__ = ("_block", "_next", "_rows")
+    FIELDS: Final = ("_block", "_next", "_rows")
+    __slots__ = FIELDS
 
     def __init__(self, rows_per_block: int = BLOCK_ROWS) -> None:
         self._rows = rows_per_block
@@ -85,7 +87,8 @@ class WindowPool:
 
 
 class SampleWindow:
-    __slots__ = ("_block", "_row", "n", "spacing_ms")
+    FIELDS: Final = ("_block", "_row", "n", "spacing_ms")
+    __slots__ = FIELDS
 
     def __init__(self, span_ms: int, pool: WindowPool | None = None) -> None:
         self.spacing_ms = _spacing(span_ms)
@@ -282,4 +285,4 @@ def _holds(sensor: SensorState, rule: str) -> bool | None:
     return None  # samples, not a condition
 
 
-KIND: Final = SensorKind("window", ("window",), dump, load, _holds)
+KIND: Final[SensorKind] = SensorKind("window", ("window",), dump, load, _holds)

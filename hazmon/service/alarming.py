@@ -77,14 +77,14 @@ class RulesStage:
         if self.state_file is not None and self.state_file.exists():
             try:
                 snap = read_state(self.state_file)
-                engine = RulesEngine.restore(registry, snap, rules)
+                engine = RulesEngine.restore(registry, snap, rules, start_ms=self.clock())
             except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
                 log.error("rules state %s unusable (%s); starting fresh", self.state_file, exc)
             else:
                 log.info("rules state restored from %s: %d active conditions",
                          self.state_file, len(engine.active()))
                 return engine
-        return RulesEngine(registry, rules)
+        return RulesEngine(registry, rules, start_ms=self.clock())  # reception counts from now
 
     async def _deliver(self, signals: Sequence[AlarmSignal]) -> None:
         for s in signals:

@@ -238,11 +238,12 @@ class ClusterPart:
             self.sequences.forget(code)
         part = subset(self.registry, codes)
         rules = self._rules_for(codes)
-        engine = RulesEngine(part, rules)
+        start = self.clock()  # reception counts from here, not from a backlog's data times
+        engine = RulesEngine(part, rules, start_ms=start)
         snap = await shared.load_rules(self.db, name)
         if snap is not None:
             try:
-                engine = RulesEngine.restore(part, snap, rules)
+                engine = RulesEngine.restore(part, snap, rules, start_ms=start)
             except (ValueError, KeyError, TypeError, IndexError) as exc:
                 log.error("cluster: rules state of %s unusable (%s); starting fresh", name, exc)
         settings: MqttSettings = self.mqtt.model_copy(

@@ -3,13 +3,14 @@
 Generic over `kinds.SENSOR_KINDS` and `kinds.GROUP_KINDS`: a kind registered without a
 scenario here fails (its parametrised case has none), a `SensorState` slot that neither
 configuration, the codec nor a kind owns fails, and after the round trip the restored
-engine's whole state (walked slot by slot, not through the codec) and its further
+engine's whole state (walked field by field, not through the codec) and its further
 behaviour must equal the original's.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -18,10 +19,10 @@ import pytest
 from hazmon.domain.reading import Quality, Reading
 from hazmon.domain.registry import Registry
 from hazmon.domain.signal import AlarmSignal
-from hazmon.rules import RulesEngine, gateway
+from hazmon.rules import RulesEngine, gateway, health, rate, threshold, trend, voting
 from hazmon.rules.kind import GroupKind, Groups, SensorKind
 from hazmon.rules.kinds import GROUP_KINDS, SENSOR_KINDS
-from hazmon.rules.sensor import SensorState
+from hazmon.rules.sensor import SensorState, VoteMember
 from hazmon.rules.window import SampleWindow
 from tests.rules.support import (
     CL2,
@@ -137,25 +138,26 @@ KINDS: list[SensorKind | GroupKind] = [*SENSOR_KINDS, *GROUP_KINDS]
 
 
 def describe(value: object, top: bool = True) -> object:
-    """Plain data for any engine state, walking slots; another sensor met on the way (a
-    vote member) is named by its key, so the walk does not loop."""
+    """Plain data for any engine state, walking each state class's `FIELDS` (compiled, a
+    class has no `__slots__` to walk); another sensor met on the way (a vote member) is
+    named by its key, so the walk does not loop."""
     if isinstance(value, SensorState):
         if not top:
             return ("sensor", value.enterprise, value.info.sensor.tag)
-        slots = type(value).__slots__
-        return {slot: describe(getattr(value, slot), False) for slot in slots}
+        return {name: describe(getattr(value, name), False) for name in SensorState.FIELDS}
     if isinstance(value, SampleWindow):
         return ("window", value.spacing_ms, value.to_lists())
     if isinstance(value, np.ndarray):
         return value.tolist()
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"  # a state's "no value yet" (a NaN equals nothing, itself included)
     if isinstance(value, Mapping):
         return {k: describe(v, False) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [describe(v, False) for v in value]
-    slots = [s for cls in type(value).__mro__ for s in getattr(cls, "__slots__", ())]
-    if slots and not isinstance(value, AlarmSignal):
-        return (type(value).__name__,
-                {s: describe(getattr(value, s), False) for s in slots if hasattr(value, s)})
+    fields: tuple[str, ...] = getattr(type(value), "FIELDS", ())
+    if fields:
+        return (type(value).__name__, {f: describe(getattr(value, f), False) for f in fields})
     return value  # numbers, strings, None, frozen settings and signals compare by value
 
 
@@ -203,7 +205,20 @@ def test_every_sensor_slot_is_configuration_or_saved() -> None:
               *(frozenset(k.slots) for k in SENSOR_KINDS)]
     owned = [slot for group in owners for slot in group]
     assert len(owned) == len(set(owned)), "a slot claimed twice"
-    assert set(SensorState.__slots__) == set(owned)
+    assert set(SensorState.FIELDS) == set(owned)
+
+
+STATE_CLASSES = (SensorState, VoteMember, health.Health, health.Frozen, threshold.Threshold,
+                 rate.Rate, trend.Trend, gateway.Gateway, gateway.GatewayWatch, voting.Vote)
+
+
+@pytest.mark.parametrize("cls", STATE_CLASSES, ids=lambda c: c.__name__)
+def test_fields_name_every_attribute(cls: type) -> None:
+    # `describe` walks FIELDS: from source they are the class's __slots__; compiled
+    # (mypyc keeps no __slots__) they must be the attributes mypyc laid out.
+    attrs = getattr(cls, "__mypyc_attrs__", None) or cls.__slots__
+    assert set(attrs) == set(cls.FIELDS)  # type: ignore[attr-defined]
+    assert len(cls.FIELDS) == len(set(cls.FIELDS))  # type: ignore[attr-defined]
 
 
 def test_every_registered_kind_has_a_scenario() -> None:

@@ -69,6 +69,59 @@ class TestBacklog:
         assert {s.tag for s in raised(out, "stale")} == set(TAGS)
 
 
+class TestBacklogBeforeTheFirstTick:
+    """A fresh engine (no saved state: a first start, or a partition taken over with none)
+    gets a broker's backlog, 2.5-4 minutes old, before its first tick. Built with its owner's
+    clock (`start_ms`), it counts reception from there, not from the backlog's data
+    times."""
+
+    def backlog(self, engine: RulesEngine, reg: Registry, now_s: int) -> list[AlarmSignal]:
+        out: list[AlarmSignal] = []
+        for t in range(now_s - 240, now_s - 150, 5):  # all of it before any tick
+            for tag in TAGS:
+                out.extend(engine.evaluate(reading(reg, tag, t, 0.5)))
+        return out
+
+    def test_a_backlog_before_any_tick_raises_no_gateway_offline(self) -> None:
+        reg = registry()
+        now_s = 300
+        engine = RulesEngine(reg, gateway_silence_s=120, start_ms=T0 + now_s * S)
+        out = self.backlog(engine, reg, now_s)
+        out.extend(engine.tick(T0 + now_s * S))  # the first tick
+        out.extend(live(engine, reg, now_s, now_s + 200))
+        assert raised(out, "gateway_offline") == []
+        assert raised(out, "stale") == []
+
+    def test_without_a_start_data_time_is_the_clock(self) -> None:
+        # The old behaviour, kept for engines driven by data time alone: the same backlog
+        # then ends 155 s before the first tick, longer than the 2-minute silence.
+        reg = registry()
+        now_s = 300
+        engine = RulesEngine(reg, gateway_silence_s=120)
+        out = self.backlog(engine, reg, now_s)
+        out.extend(engine.tick(T0 + now_s * S))
+        assert [s.ts_ms for s in raised(out, "gateway_offline")] == [T0 + now_s * S]
+
+    def test_a_gateway_that_sends_nothing_is_flagged_a_silence_after_the_start(self) -> None:
+        reg = registry()
+        engine = RulesEngine(reg, gateway_silence_s=120, start_ms=T0)
+        out: list[AlarmSignal] = []
+        for t in range(10, 200, 5):
+            out.extend(engine.tick(T0 + t * S))
+        assert [s.ts_ms for s in raised(out, "gateway_offline")] == [T0 + 120 * S]
+
+    def test_a_restored_engine_with_a_start_still_counts_from_its_first_tick(self) -> None:
+        reg = registry()
+        before = RulesEngine(reg, gateway_silence_s=120)
+        live(before, reg, 0, 65)
+        snap = json.loads(json.dumps(before.snapshot()))
+        engine = RulesEngine.restore(reg, snap, gateway_silence_s=120, start_ms=T0 + 200 * S)
+        out: list[AlarmSignal] = []
+        for t in range(300, 600, 5):  # first tick at 300 s: the gateway is gone
+            out.extend(engine.tick(T0 + t * S))
+        assert [s.ts_ms for s in raised(out, "gateway_offline")] == [T0 + 420 * S]
+
+
 def restart(engine: RulesEngine, reg: Registry) -> RulesEngine:
     """A restart from the snapshot, through text as the state file carries it."""
     return RulesEngine.restore(reg, json.loads(json.dumps(engine.snapshot())),
