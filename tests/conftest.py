@@ -28,16 +28,31 @@ def registry() -> Registry:
     return load_registry(REGISTRY_FILE)
 
 
+def _discard(server: Mosquitto | InfluxDB) -> None:
+    """SIGKILL a session server at the end: its data is thrown away, and a clean stop
+    would first write out what the whole suite left in it (queued sessions, shards)."""
+    if server.proc is not None:
+        server.proc.kill()
+        server.proc.wait(10)
+        server.proc = None
+
+
 @pytest.fixture(scope="session")
 def mosquitto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mosquitto]:
-    with Mosquitto(tmp_path_factory.mktemp("mosquitto")) as broker:
+    broker = Mosquitto(tmp_path_factory.mktemp("mosquitto")).start()
+    try:
         yield broker
+    finally:
+        _discard(broker)
 
 
 @pytest.fixture(scope="session")
 def influxdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InfluxDB]:
-    with InfluxDB(tmp_path_factory.mktemp("influxdb")) as server:
+    server = InfluxDB(tmp_path_factory.mktemp("influxdb")).start()
+    try:
         yield server
+    finally:
+        _discard(server)
 
 
 @pytest.fixture

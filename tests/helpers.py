@@ -19,6 +19,10 @@ from hazmon.service.app import Service
 from hazmon.service.settings import Settings
 
 BASE_MS = 1_795_312_800_000  # 2026-11-22T10:00:00+08:00 — fixed, so expected times are exact
+# The broker forgets a test's MQTT 5 session this long after the test's service left it:
+# longer than any restart a test makes, while the default week would keep every finished
+# test's session in the session broker, queueing all that later tests publish.
+SESSION_EXPIRY_S = 300
 
 
 def batch(readings: list[dict[str, Any]], seq: int | None = None, ts: Any = None) -> bytes:
@@ -38,7 +42,8 @@ def make_settings(tmp: Path, mqtt_port: int, influx_url: str, name: str, **extra
         data_dir=tmp / "data",
         registry_poll_s=extra.pop("registry_poll_s", 0),
         mqtt={"host": "127.0.0.1", "port": mqtt_port, "client_id": f"hazmon-{name}",
-              "reconnect_min_s": 0.1, "reconnect_max_s": 1.0, **extra.pop("mqtt", {})},
+              "reconnect_min_s": 0.1, "reconnect_max_s": 1.0,
+              "session_expiry_s": SESSION_EXPIRY_S, **extra.pop("mqtt", {})},
         influx={"url": influx_url, "database": name, "flush_interval_s": 0.05,
                 "retry_min_s": 0.1, "retry_max_s": 1.0, **extra.pop("influx", {})},
         # ops_port: /metrics and the /health detail without a token, on loopback

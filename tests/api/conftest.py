@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from hazmon.alerts import AlarmService, AlarmStore, RegistryDirectory, UlidFactory
 from hazmon.api import ApiContext, TokenStore, create_app
@@ -30,9 +31,26 @@ async def store(tmp_path: Path) -> AsyncIterator[AlarmStore]:
     await s.close()
 
 
+@pytest.fixture(scope="session")
+def app_pool() -> list[FastAPI]:
+    """Apps made by create_app, free for the next test: building the routes costs a third
+    of a second, and an app's one tie to its context is `app.state.api`."""
+    return []
+
+
+def _app_for(ctx: ApiContext, pool: list[FastAPI]) -> FastAPI:
+    if not pool:
+        return create_app(ctx)
+    app = pool.pop()
+    # create_app keeps nothing else of the context; were it to, this reuse would be wrong
+    assert set(app.state._state) == {"api"}, app.state._state
+    app.state.api = ctx
+    return app
+
+
 @pytest.fixture
-async def make_api(store: AlarmStore, registry: Registry, clock: FakeClock
-                   ) -> AsyncIterator[ApiFactory]:
+async def make_api(store: AlarmStore, registry: Registry, clock: FakeClock,
+                   app_pool: list[FastAPI]) -> AsyncIterator[ApiFactory]:
     made: list[Api] = []
     influx_clients: list[InfluxClient] = []
 
@@ -50,7 +68,7 @@ async def make_api(store: AlarmStore, registry: Registry, clock: FakeClock
             **{"sse_heartbeat_s": 0.05, "health": lambda: {"status": "ok"},
                "metrics_text": lambda: "hazmon_up 1\n", **ctx_kw},
         )
-        app = create_app(ctx)
+        app = _app_for(ctx, app_pool)
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                    base_url="http://test")
         issued = {}
@@ -63,6 +81,7 @@ async def make_api(store: AlarmStore, registry: Registry, clock: FakeClock
     yield make
     for api in made:
         await api.client.aclose()
+    app_pool.extend(api.app for api in made)
     for c in influx_clients:
         await c.aclose()
 

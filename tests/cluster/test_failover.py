@@ -32,7 +32,7 @@ from hazmon.testing.mosquitto import Mosquitto
 from hazmon.testing.postgres import PostgresServer
 from hazmon.testing.process import free_port
 from tests.alerts.notify_support import SECRET, Receiver
-from tests.helpers import batch, count_points, wait_for
+from tests.helpers import SESSION_EXPIRY_S, batch, count_points, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -184,7 +184,8 @@ async def test_sigkill_one_instance_partitions_taken_over_nothing_lost_or_double
     base = {
         "registry": str(tmp_path / "registry.yaml"), "registry_poll_s": 0,
         "mqtt": {"port": mosquitto.port, "client_id": f"hz-{unique}",
-                 "reconnect_min_s": 0.1, "reconnect_max_s": 1.0},
+                 "reconnect_min_s": 0.1, "reconnect_max_s": 1.0,
+                 "session_expiry_s": SESSION_EXPIRY_S},
         "influx": {"url": influxdb.url, "database": unique, "flush_interval_s": 0.05},
         # a sequence gap alarmed soon: an instance taking back a partition must not count
         # the batches another instance received meanwhile as missing

@@ -21,7 +21,7 @@ import yaml
 
 from hazmon.api import TokenStore
 from hazmon.core.clock import wall_ms
-from tests.helpers import wait_for
+from tests.helpers import SESSION_EXPIRY_S, wait_for
 
 
 class ServiceProcess:
@@ -37,6 +37,7 @@ class ServiceProcess:
         self.token = ""
 
     def write_config(self) -> None:
+        self.config.setdefault("mqtt", {}).setdefault("session_expiry_s", SESSION_EXPIRY_S)
         self.config_file.write_text(yaml.safe_dump(self.config, allow_unicode=True))
 
     def spawn(self) -> None:

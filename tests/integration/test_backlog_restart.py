@@ -32,8 +32,10 @@ from tests.support import ENT, ENT2, REGISTRY_FILE
 pytestmark = pytest.mark.integration
 
 S = 1000
-SILENCE_S = STALE_S = 20  # gateway silence and sensor stale limits of both plants
-OUTAGE_S = 30  # hazmon down: longer than either limit
+# gateway silence and sensor stale limits of both plants: the shortest silence the rules
+# accept, so that the waits on real time stay short
+SILENCE_S = STALE_S = 10
+OUTAGE_S = 15  # hazmon down: longer than either limit
 LEVEL, PRESSURE, GAS = "MHS-01.T101.LT01", "MHS-01.T101.PT01", "MHS-01.GD03"
 ENT2_TAGS = ["MHS-02.V201.TT01", "MHS-02.GD01"]
 NORMAL = {LEVEL: 5.0, PRESSURE: 0.3, GAS: 0.1, ENT2_TAGS[0]: 20.0, ENT2_TAGS[1]: 0.0}
@@ -101,7 +103,7 @@ async def test_a_backlog_drained_after_a_restart_raises_no_false_data_health_ala
                  "reconnect_min_s": 0.1},
         "influx": {"url": influxdb.url, "database": unique, "flush_interval_s": 0.05},
         "http": {"port": 0},
-        "alarms": {"rules_file": str(rules_file(tmp_path)), "state_save_s": 2},
+        "alarms": {"rules_file": str(rules_file(tmp_path)), "state_save_s": 1},
     })
     gateway = Gateway(mosquitto.port)
     async with (AlarmListener(mosquitto.port).running() as heard,
@@ -112,7 +114,7 @@ async def test_a_backlog_drained_after_a_restart_raises_no_false_data_health_ala
             await service.replay_done()
             # Live: ENT's gateway four minutes behind and catching up slowly; then ENT2's
             # gateway sends a few seconds' data and nothing more.
-            await gateway.run(client, 240 * S, 230 * S, 1000, 8)
+            await gateway.run(client, 240 * S, 230 * S, 1000, 5)
             t = wall_ms()
             await publish_all(mosquitto.port, "320902", ENT2, [
                 batch([reading(tag, t - (2 - i) * S, i) for tag in ENT2_TAGS], seq=i + 1)
@@ -120,7 +122,7 @@ async def test_a_backlog_drained_after_a_restart_raises_no_false_data_health_ala
             await wait_for(lambda: service.metric("hazmon_rules_readings_total"),
                            expect=lambda n: n >= gateway.sent * 3 + 6,
                            what="the live data evaluated")
-            await asyncio.sleep(2.5)  # a periodic save with its tick times
+            await asyncio.sleep(1.5)  # a periodic save with its tick times
             service.stop(how)
             # hazmon is down; the broker keeps what ENT's gateway sends: its backlog,
             # from four minutes behind to one, and GD03 falls silent with the first of it.
@@ -135,7 +137,7 @@ async def test_a_backlog_drained_after_a_restart_raises_no_false_data_health_ala
             # It drains the backlog at full speed and goes on live (a minute behind),
             # until ENT2's silence counted from the restart has run out.
             live = asyncio.create_task(
-                gateway.run(client, 60 * S, 60 * S, 1000, SILENCE_S + 15))
+                gateway.run(client, 60 * S, 60 * S, 1000, SILENCE_S + 10))
             await wait_for(lambda: len(heard.of("gateway_offline", "raised")), 40,
                            what="ENT2's gateway flagged offline")
             await live

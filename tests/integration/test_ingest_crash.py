@@ -22,7 +22,7 @@ import yaml
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
 from hazmon.testing.process import free_port
-from tests.helpers import BASE_MS, batch, count_points, publish_all, wait_for
+from tests.helpers import BASE_MS, SESSION_EXPIRY_S, batch, count_points, publish_all, wait_for
 from tests.integration.influx_proxy import CountingInfluxProxy
 from tests.support import ENT, REGISTRY_FILE
 
@@ -68,7 +68,7 @@ async def _sigkill_mid_stream(tmp_path: Path, mosquitto: Mosquitto, influxdb: In
         "registry": str(REGISTRY_FILE),
         "data_dir": str(tmp_path / "data"),
         "mqtt": {"port": mosquitto.port, "client_id": f"hazmon-{unique}",
-                 "reconnect_min_s": 0.1},
+                 "reconnect_min_s": 0.1, "session_expiry_s": SESSION_EXPIRY_S},
         "influx": {"url": proxy.url, "database": unique, "flush_interval_s": 0.1,
                    "batch_size": 500},
         # /metrics without a token on the loopback listener (the API port wants one)

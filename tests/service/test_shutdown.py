@@ -22,7 +22,7 @@ import yaml
 from hazmon.ingest.topics import Channel, topic_for
 from hazmon.testing.influxdb import InfluxDB
 from hazmon.testing.mosquitto import Mosquitto
-from tests.helpers import BASE_MS, batch, count_points, influx_query, wait_for
+from tests.helpers import BASE_MS, SESSION_EXPIRY_S, batch, count_points, influx_query, wait_for
 from tests.support import ENT, REGISTRY_FILE
 
 pytestmark = pytest.mark.integration
@@ -76,7 +76,7 @@ async def test_sigint_mid_stream_exits_cleanly_and_stores_every_acknowledged_rea
         "data_dir": str(tmp_path / "data"),
         "log_level": "INFO",
         "mqtt": {"port": mosquitto.port, "client_id": f"hazmon-{unique}",
-                 "reconnect_min_s": 0.1},
+                 "reconnect_min_s": 0.1, "session_expiry_s": SESSION_EXPIRY_S},
         # A long flush interval: at the interrupt, readings wait in the writer's queue
         # and only the shutdown's last flush stores them.
         "influx": {"url": influxdb.url, "database": unique, "flush_interval_s": 1.0,
