@@ -43,6 +43,7 @@ class Sizes:
     outage_s: float
     catchup_fraction: float  # steady rate = this x the batch-10 end-to-end maximum
     repeat: int = 1  # throughput runs per figure; the best counts (a shared, noisy machine)
+    catchup_warm_s: float = 10.0  # steady load before the outage
 
 
 FULL = Sizes("full", 8, 30, 400, 200_000, 100, 10_000, {1: 100_000, 10: 60_000, 100: 15_000},
@@ -50,7 +51,7 @@ FULL = Sizes("full", 8, 30, 400, 200_000, 100, 10_000, {1: 100_000, 10: 60_000, 
 QUICK = Sizes("quick", 4, 6, 60, 20_000, 10, 10_000, {1: 5_000, 10: 2_000, 100: 300},
               10.0, 5.0, (2_000, 10_000), 10.0, 0.2)
 TINY = Sizes("tiny", 2, 1, 10, 2_000, 2, 2_000, {1: 400, 10: 100, 100: 10},
-             2.0, 4.0, (300, 600), 3.0, 0.2)
+             2.0, 4.0, (300, 600), 3.0, 0.2, catchup_warm_s=3.0)
 PRESETS = {s.name: s for s in (FULL, QUICK, TINY)}
 
 
@@ -146,7 +147,7 @@ def run(sizes: Sizes, work: Path, outage_s: float | None = None) -> dict[str, An
         rate = b10["rate"] * sizes.catchup_fraction
         outage = outage_s if outage_s is not None else sizes.outage_s
         log(f"catch-up: {rate:,.0f} readings/s steady, {outage:.0f} s InfluxDB outage")
-        results["catchup"] = e2e.catchup(ctx, 10, rate, outage)
+        results["catchup"] = e2e.catchup(ctx, 10, rate, outage, warm_s=sizes.catchup_warm_s)
         r = results["catchup"]
         log(f"  drain {r['drain_rate']:,.0f} readings/s = {r['drain_rate'] / rate:.1f}x steady,"
             f" lost {r['lost']}")
