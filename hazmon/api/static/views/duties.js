@@ -179,6 +179,13 @@ async function submit(ctx, form, ent) {
   }
 }
 
+/** An enterprise's name; for a regulator, a link to its duties in 值守巡查. */
+function entLink(ctx, code, name) {
+  if (PLANT.has((ctx.state.principal || {}).role)) return name;
+  return h('button', { type: 'button', class: 'linkish duty-open', title: '查看企业履职情况',
+    onclick: () => ctx.show('watch', { enterprise: code }) }, name);
+}
+
 async function loadList(ctx) {
   const day = await api.get('/commitments/day', { region: ctx.state.filters.region });
   if (!root) return;
@@ -189,9 +196,7 @@ async function loadList(ctx) {
   body.replaceChildren(...day.items.map((r) => {
     const cm = r.commitment;
     return h('tr', { dataset: { enterprise: r.enterprise, status: r.status } },
-      h('td', {}, PLANT.has((ctx.state.principal || {}).role) ? r.enterprise_name
-        : h('button', { type: 'button', class: 'linkish duty-open', title: '查看企业履职情况',
-          onclick: () => ctx.show('watch', { enterprise: r.enterprise }) }, r.enterprise_name),
+      h('td', {}, entLink(ctx, r.enterprise, r.enterprise_name),
       ctx.state.isSim(r.enterprise) && simBadge()),
       h('td', { class: 'wide' }, ctx.state.regionName(r.region)),
       h('td', {}, h('span', { class: `duty-status s-${r.status}` }, r.status_label)),
@@ -210,9 +215,7 @@ async function loadCalls(ctx) {
   const plant = PLANT.has((ctx.state.principal || {}).role);
   const body = $('#rc-list tbody', root);
   body.replaceChildren(...calls.map((c) => h('tr', { dataset: { id: c.id, status: c.status } },
-    h('td', {}, plant ? c.enterprise_name
-      : h('button', { type: 'button', class: 'linkish duty-open', title: '查看企业履职情况',
-        onclick: () => ctx.show('watch', { enterprise: c.enterprise }) }, c.enterprise_name)),
+    h('td', {}, entLink(ctx, c.enterprise, c.enterprise_name)),
     h('td', {}, time(c.called_at)), h('td', {}, time(c.deadline)),
     h('td', {}, h('span', { class: `rc-status s-${c.status}` }, c.status_label)),
     h('td', {}, plant && !c.answered_at && h('button', {
