@@ -57,7 +57,7 @@ def measure(batch: int, readings: int, work: Path) -> dict[str, float]:
         a = clock()
         r = dec.decode(ent.region, ent.code, p, now)
         b = clock()
-        seqs.observe(ent.code, r.seq, r.readings, now)
+        seqs.observe(ent.code, r.seq, r.readings, now, r.newest_ms)
         c = clock()
         enc.encode(r.readings)
         d = clock()

@@ -33,7 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     with e2e.servers(work, build_registry(8, 30, 10)) as ctx:
         files, total = e2e.write_files(ctx, "prof", args.batch, args.messages)
         svc = ctx.service("prof").start()
-        spy = subprocess.Popen(["py-spy", "record", "--pid", str(svc.pid), "--format", "raw",
+        # py-spy beside this Python (.venv/bin), whether or not .venv/bin is on PATH
+        spy_bin = str(Path(sys.executable).with_name("py-spy"))
+        spy = subprocess.Popen([spy_bin, "record", "--pid", str(svc.pid), "--format", "raw",
                                 "--rate", "200", "--output", str(args.out), "--nonblocking"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)

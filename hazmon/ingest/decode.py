@@ -73,9 +73,12 @@ class Decoded(msgspec.Struct):  # one per message: a struct is made in C, a data
     rejections: list[Rejection] = msgspec.field(default_factory=list)
     seq: int | None = None
     simulated: bool = False
+    newest_ms: int | None = None  # the newest reading's time (None: no reading)
 
     @property
     def rejected_whole(self) -> bool:
+        if not self.rejections:  # nearly every message: no generator made for it
+            return False
         return any(r.index is None for r in self.rejections)
 
 
@@ -214,6 +217,7 @@ class Decoder:
         latest_ok = now_ms + self.future_tolerance_ms
         readings: list[Reading] = []
         append = readings.append
+        newest = MIN_PLAUSIBLE_MS
         for r in raw:
             info = sensors.get(r.tag)
             if info is None:
@@ -235,9 +239,11 @@ class Decoder:
                     return None
             if ts > latest_ok or ts < MIN_PLAUSIBLE_MS:
                 return None
+            if ts > newest:
+                newest = ts
             q = r.quality
             append(Reading(info, ts, value, _GOOD if q is None else q, simulated))
-        return Decoded(readings, [], seq, simulated)
+        return Decoded(readings, [], seq, simulated, newest if readings else None)
 
     def decode_general(
         self, region: str, enterprise: str, payload: bytes, now_ms: int
@@ -249,6 +255,7 @@ class Decoder:
         except BatchRejected as exc:
             out.readings.clear()
             out.rejections = [Rejection(exc.reason, exc.detail)]
+        out.newest_ms = max((r.ts_ms for r in out.readings), default=None)
         return out
 
     def _batch(self, payload: bytes) -> tuple[dict[str, Any], list[Any]]:

@@ -22,9 +22,11 @@ from hazmon.ingest.rejects import RejectStore
 from hazmon.ingest.sequence import SeqStatus, SequenceTracker
 from hazmon.ingest.settings import IngestSettings
 from hazmon.ingest.sink import Ack, InfluxSink
-from hazmon.ingest.topics import Channel, TopicError, parse_topic
+from hazmon.ingest.topics import Channel, Route, TopicError, parse_topic
 
 log = logging.getLogger(__name__)
+
+ROUTES_KEPT = 65_536  # parsed topics remembered; all forgotten when full
 
 
 class ReadingConsumer(Protocol):
@@ -59,6 +61,8 @@ class Ingest:
         self.gateways = GatewayTracker()
         self.consumers: list[ReadingConsumer] = []
         self.roll_call_answers: RollCallAnswers | None = None  # the duties, when wired
+        # Parsed topics: a message's topic is parsed once per gateway channel, not per message.
+        self._routes: dict[str, Route] = {}
         self.set_registry(registry)
         # Restores the sequence state (gaps, newest numbers) when `state_file` exists.
         self.gaps = GapWatch(self.sequences, lambda: self.registry, settings.gap_grace_s,
@@ -116,13 +120,18 @@ class Ingest:
         now_ms = self.clock()
         # the minute's summary of rejections is due even if the bad payloads have stopped
         self.rejects.log.flush(now_ms)
-        try:
-            route = parse_topic(topic)
-        except TopicError as exc:
-            self.rejects.record(topic, None, [Rejection(Reason.WRONG_TOPIC, str(exc))],
-                                payload, now_ms)
-            ack()
-            return
+        route = self._routes.get(topic)
+        if route is None:
+            try:
+                route = parse_topic(topic)
+            except TopicError as exc:
+                self.rejects.record(topic, None, [Rejection(Reason.WRONG_TOPIC, str(exc))],
+                                    payload, now_ms)
+                ack()
+                return
+            if len(self._routes) >= ROUTES_KEPT:  # topics are few (one set per gateway)
+                self._routes.clear()
+            self._routes[topic] = route
         if route.channel is Channel.TELEMETRY:
             await self._telemetry(topic, route.region, route.enterprise, payload, now_ms, ack)
         elif route.channel is Channel.STATUS:
@@ -147,10 +156,10 @@ class Ingest:
             self.batches.inc(1, "rejected")
             ack()
             return
-        self.gateways.seen(enterprise, now_ms,
-                           max((r.ts_ms for r in decoded.readings), default=None))
+        newest = decoded.newest_ms
+        self.gateways.seen(enterprise, now_ms, newest)
         readings = decoded.readings
-        status = self.sequences.observe(enterprise, decoded.seq, readings, now_ms)
+        status = self.sequences.observe(enterprise, decoded.seq, readings, now_ms, newest)
         self.seq_events.inc(1, status.value)
         if status is SeqStatus.DUPLICATE:
             self.batches.inc(1, "duplicate")

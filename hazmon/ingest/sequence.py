@@ -24,10 +24,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from enum import Enum, StrEnum
+from typing import Any, Literal
 
-from hazmon.domain.reading import Quality, Reading
+from hazmon.domain.reading import Reading
 
 
 class SeqStatus(StrEnum):
@@ -48,21 +48,13 @@ def batch_digest(readings: Sequence[Reading]) -> int | None:
     Values count: a gateway whose clock went back sends new values at times it used
     before, and those must still reach the rules. None for a batch with no valid
     reading: there is nothing to lose or to store twice."""
-    return _digest_newest(readings)[0]
-
-
-def _digest_newest(readings: Sequence[Reading]) -> tuple[int | None, int | None]:
-    """`batch_digest` and the newest reading time, in one pass over the batch."""
     if not readings:
-        return None, None
-    newest = readings[0].ts_ms
-    items: list[tuple[str, int, float, Quality]] = []
-    for r in readings:
-        ts = r.ts_ms
-        if ts > newest:
-            newest = ts
-        items.append((r.sensor.sensor.tag, ts, r.value, r.quality))
-    return hash(tuple(items)), newest
+        return None
+    return hash(tuple([(r.sensor.sensor.tag, r.ts_ms, r.value, r.quality) for r in readings]))
+
+
+class _Newest(Enum):
+    FROM_READINGS = 0  # `observe` works the newest time out itself
 
 
 @dataclass(slots=True)
@@ -112,10 +104,14 @@ class SequenceTracker:
         return gw
 
     def observe(
-        self, enterprise: str, seq: int | None, readings: Sequence[Reading], now_ms: int
+        self, enterprise: str, seq: int | None, readings: Sequence[Reading], now_ms: int,
+        newest_ms: int | Literal[_Newest.FROM_READINGS] | None = _Newest.FROM_READINGS,
     ) -> SeqStatus:
+        """`newest_ms`: the newest reading time when the caller has it (the decoder does)."""
         gw = self._gw(enterprise)
-        digest, newest = _digest_newest(readings)
+        digest = batch_digest(readings)
+        newest = (max((r.ts_ms for r in readings), default=None)
+                  if newest_ms is _Newest.FROM_READINGS else newest_ms)
         if digest is not None and digest in gw.digests:
             self.duplicates += 1
             if seq is not None:
