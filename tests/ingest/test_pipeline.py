@@ -1,4 +1,4 @@
-"""The pipeline survives a fault of its own on one message."""
+"""The pipeline in process: a fault of its own on one message, Will times, topic routes."""
 
 from __future__ import annotations
 
@@ -90,3 +90,44 @@ async def test_last_will_offline_is_dated_after_the_data(
     assert rec.gateway == [(ENT, True, BASE_MS), (ENT, False, BASE_MS + 60_000),
                            (ENT, True, BASE_MS + 70_000), (ENT, False, BASE_MS + 80_000),
                            (ENT, True, now)]
+
+
+class _LineSink:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    async def put(self, lines: list[str], ack: Any) -> None:
+        self.lines.extend(lines)
+        ack()
+
+
+async def test_topics_parsed_once_route_alike_and_stay_bounded(
+    registry: Registry, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Routes are remembered per topic: the same message routes the same the second time,
+    a bad topic is refused every time (never remembered), and the memory is bounded."""
+    import hazmon.ingest.pipeline as pipeline
+
+    metrics = Metrics()
+    rejects = RejectStore(metrics, tmp_path / "rejects.jsonl")
+    sink = _LineSink()
+    ingest = Ingest(registry, sink, rejects, IngestSettings(), metrics,  # type: ignore[arg-type]
+                    clock=lambda: BASE_MS + 1000)
+    good = f"hazmon/v1/320921/{ENT}/telemetry"
+    bad = f"hazmon/v1/320921/{ENT}/telemtry"
+    for k in range(2):
+        payload = orjson.dumps({"readings": [{"tag": "MHS-01.T101.LT01", "value": float(k),
+                                              "ts": BASE_MS + k}]})
+        await ingest.handle(good, payload, lambda: None)
+        await ingest.handle(bad, payload, lambda: None)
+    assert len(sink.lines) == 2
+    assert sink.lines[1].endswith(f'value=1.0,quality="good" {BASE_MS + 1}')
+    assert [r.reason for r in rejects.recent] == ["wrong_topic", "wrong_topic"]
+    assert list(ingest._routes) == [good]
+
+    monkeypatch.setattr(pipeline, "ROUTES_KEPT", 3)
+    topics = [f"hazmon/v1/320921/91320000MA{n:07d}X/status" for n in range(10)]
+    for topic in topics:  # valid topics of unregistered enterprises: each one remembered
+        await ingest.handle(topic, b"", lambda: None)
+    # full at 3: forgotten all at once, so the newest are kept and it never holds more
+    assert list(ingest._routes) == topics[8:]
