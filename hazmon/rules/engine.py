@@ -173,7 +173,7 @@ class RulesEngine:
 
         for sensor in self._sensors.values():
             sensor_health = sensor.health
-            if sensor_health.stale or sensor_health.stale_after_ms is None:
+            if sensor_health.stale or sensor_health.stale_after_ms == health.STALE_OFF:
                 continue
             last = sensor.last_ts
             if last == NEVER:

@@ -38,6 +38,9 @@ _CLEARED: Final = Change.CLEARED
 _NONE: Final = Change.NONE
 
 _NAN: Final = math.nan
+# `Health.stale_after_ms` with stale detection off: an int, not None, so that the compiled
+# class keeps it unboxed (an `int | None` field holds an int object of its own per sensor).
+STALE_OFF: Final = -1
 
 NE43_BELOW: Final = 0.0125
 NE43_ABOVE: Final = 0.03125
@@ -67,7 +70,7 @@ class Health:
         frozen: Frozen | None,
     ) -> None:
         self.min_ok, self.max_ok = valid_bounds(*range_)
-        self.stale_after_ms = stale_after_ms  # None: stale detection off
+        self.stale_after_ms = STALE_OFF if stale_after_ms is None else stale_after_ms
         self.frozen = frozen
         self.stale = False
         self.bad = False
@@ -96,7 +99,7 @@ def range_step(health: Health, value: float) -> Change:
 
 def stale_tick(health: Health, last_ms: int, now_ms: int, suppressed: bool) -> Change:
     """Raise when `last_ms` (newest reading, or when watching began) is too long ago."""
-    if health.stale or health.stale_after_ms is None or suppressed:
+    if health.stale or health.stale_after_ms == STALE_OFF or suppressed:
         return _NONE
     if now_ms - last_ms >= health.stale_after_ms:
         health.stale = True

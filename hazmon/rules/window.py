@@ -60,9 +60,11 @@ class _Block:
     __slots__ = FIELDS
 
     def __init__(self, rows: int) -> None:
-        self.ts: array[int] = array("i", bytes(4 * rows * CAPACITY))
-        self.vs: array[float] = array("d", bytes(8 * rows * CAPACITY))
-        self.base: array[int] = array("q", bytes(8 * rows))
+        # Made by repetition, which allocates exactly; `array(code, bytes(n))` grows its
+        # buffer as if appended to (1/16 spare) and cost ~250 B of RSS per sensor.
+        self.ts: array[int] = array("i", [0]) * (rows * CAPACITY)
+        self.vs: array[float] = array("d", [0.0]) * (rows * CAPACITY)
+        self.base: array[int] = array("q", [0]) * rows
 
 
 class WindowPool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from array import array
 
 import numpy as np
 import pytest
@@ -233,6 +234,17 @@ class TestFootprint:
         # the slotted handle: no per-window array objects.
         assert w.nbytes == 64 * (4 + 8) + 8
         assert sys.getsizeof(w) + w.nbytes <= 900
+
+    def test_window_pool_arrays_hold_no_spare_room(self) -> None:
+        # `nbytes` counts the slots, not what was allocated: arrays made from `bytes(n)`
+        # kept 1/16 spare and cost ~250 B of RSS per sensor (bench/NOTES.md, item 13).
+        reg = make_registry([sensor(LEVEL)])
+        w = RulesEngine(reg)._sensors[(ENT, LEVEL)].window
+        assert w is not None
+        block = w._block
+        for arr in (block.ts, block.vs, block.base):
+            empty = sys.getsizeof(array(arr.typecode))
+            assert sys.getsizeof(arr) == empty + len(arr) * arr.itemsize
 
     def test_fits_run_per_window_slot_not_per_reading(
         self, monkeypatch: pytest.MonkeyPatch
