@@ -13,6 +13,9 @@ TARGETS = {
     "p99_ms": 250.0,
     "b_per_sensor": 2048.0,
     "drain_x": 5.0,
+    # issue #18: CPU of the hazmon process per reading (batch 1: per message)
+    "cpu1_us": 20.0,
+    "cpu100_us": 2.0,
 }
 
 
@@ -60,6 +63,16 @@ def figures(res: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             rows.append((f"hazmon end to end, batch {b} ({_n(r['msg_rate'])} msg/s; {lost})",
                          f"{_n(r['rate'])} readings/s", f"InfluxDB {_n(influx)} points/s",
                          f"{ratio:.2f}", verdict))
+    for r in res["e2e"]:
+        b = r["batch"]
+        cpu = r["cpu_per_reading_us"]
+        target = {1: TARGETS["cpu1_us"], 100: TARGETS["cpu100_us"]}.get(b)
+        runs = ", ".join(f"{x:.1f}" for x in r.get("cpu_runs", [cpu]))
+        what = "message" if b == 1 else "reading"
+        rows.append((f"hazmon CPU per {what}, batch {b} (the run above; runs: {runs} µs)",
+                     f"{cpu:.1f} µs", "—" if target is None else f"{target:g} µs target",
+                     "—" if target is None else f"{cpu / target:.2f}",
+                     "" if target is None else f"≤ {target:g} µs: {_ok(cpu <= target)}"))
     lat = res["latency"]
     best = max(r["rate"] for r in res["e2e"])
     rows.append((f"Alarm latency p50, publish → SSE event, at {_n(lat['achieved_rate'])} "
