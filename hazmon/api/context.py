@@ -18,6 +18,7 @@ from hazmon.api.rights import Rights
 from hazmon.api.tally import MinuteTally
 from hazmon.api.tokens import TokenStore
 from hazmon.core.clock import Clock
+from hazmon.domain.regions import Regions
 from hazmon.domain.registry import Registry
 from hazmon.duties.service import DutyService
 from hazmon.ingest.gateways import GatewayTracker
@@ -66,6 +67,8 @@ class ApiContext:
     rights: Rights = field(default_factory=Rights)  # who may do what (http.rights)
     # 预警: the warning engine (its store, policy and pushes); None: /warnings answers 503
     warnings: WarningEngine | None = None
+    # The province's grid (the regions file: names, officials); None: codes go unnamed
+    regions: Regions | None = None
     duties: DutyService | None = None  # None: the duty endpoints answer 503
     limiter: FailureLimiter = field(init=False)
     token_limiter: FailureLimiter = field(init=False)

@@ -58,7 +58,6 @@ def names_in_view(regions: Regions, scope: str) -> list[RegionName]:
             summary="Names of the region codes in the caller's view")
 async def list_regions(principal: CurrentPrincipal, ctx: Ctx,
                        registry: CurrentRegistry) -> list[RegionName]:
-    regions = ctx.warnings.planner.regions if ctx.warnings is not None else None
-    if regions is None:
+    if ctx.regions is None:
         return []
-    return names_in_view(regions, _scope_prefix(principal, registry))
+    return names_in_view(ctx.regions, _scope_prefix(principal, registry))

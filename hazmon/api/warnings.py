@@ -43,7 +43,7 @@ from hazmon.api.warnings_public import (
     warning_detail,
     warning_public,
 )
-from hazmon.domain.regions import Level
+from hazmon.domain.regions import Level, Regions
 from hazmon.domain.registry import Registry
 from hazmon.duties.report import ScopeEnterprise
 from hazmon.warnings.engine import WarningEngine
@@ -273,8 +273,7 @@ _REPORT_FORMATS = {"csv": "text/csv; charset=utf-8", "html": "text/html; charset
 _PREVIOUS_MS = 32 * 24 * 3600 * 1000
 
 
-def _region_name(engine: WarningEngine, prefix: str) -> str | None:
-    regions = engine.planner.regions
+def _region_name(regions: Regions | None, prefix: str) -> str | None:
     if regions is None or not prefix:
         return None
     place = regions.place(prefix.ljust(6, "0"))
@@ -294,8 +293,7 @@ def _duty_scope(ctx: Ctx, principal: Principal, registry: Registry, prefix: str 
             if include_simulated or not (e.simulated or e.code in simulated)]
 
 
-def _county_names(engine: WarningEngine, counties: set[str]) -> dict[str, str]:
-    regions = engine.planner.regions
+def _county_names(regions: Regions | None, counties: set[str]) -> dict[str, str]:
     if regions is None:
         return {}
     found = {c: regions.county_of(c) for c in counties}
@@ -347,12 +345,12 @@ async def warning_report(
             raise ReportInvalid(str(exc)) from None
         duties = await ctx.duties.report_figures(
             scope, counted.start_ms, counted.end_ms, now,
-            _county_names(engine, {e.county for e in scope}))
+            _county_names(ctx.regions, {e.county for e in scope}))
     try:
         report = build_report(found, prefix or "", period, day, now, top=top,
                               include_simulated=include_simulated,
                               enterprise_names=_names(registry),
-                              region_name=_region_name(engine, prefix or ""), duties=duties)
+                              region_name=_region_name(ctx.regions, prefix or ""), duties=duties)
     except ReportRefused as exc:
         raise ReportInvalid(str(exc)) from None
     if format_ == "csv":

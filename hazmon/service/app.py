@@ -344,6 +344,7 @@ class Service:
             last_seen=self._last_seen,
             rights=Rights(self.settings.http.rights), duties=self.duties,
             warnings=self.warnings.engine if self.warnings is not None else None,
+            regions=self.warnings.regions if self.warnings is not None else None,
             auth_failures_per_minute=self.settings.http.auth_failures_per_minute,
             token_failures_per_minute=self.settings.http.token_failures_per_minute,
             trusted_proxies=tuple(self.settings.http.trusted_proxies),

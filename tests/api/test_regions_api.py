@@ -38,7 +38,7 @@ async def api(make_api: ApiFactory, store: AlarmStore, registry: Registry,
     policy = WarningPolicy()
     engine = WarningEngine(await WarningStore.open(store.db), policy,
                            PushPlanner(policy, lambda: registry, REGIONS, PushChannels()), clock)
-    return await make_api(warnings=engine)
+    return await make_api(warnings=engine, regions=REGIONS)
 
 
 @pytest.mark.parametrize("role", list(ROLES))

@@ -39,7 +39,7 @@ async def api(make_api: ApiFactory, store: AlarmStore, registry: Registry,
     engine = WarningEngine(await WarningStore.open(store.db), policy, planner, clock)
 
     async def make(**kw: Any) -> Api:
-        return await make_api(warnings=engine, **kw)
+        return await make_api(warnings=engine, regions=REGIONS, **kw)
 
     a = await duty_api(make)
     a.tokens["county_b"], _ = await a.ctx.tokens.create("county", "320902", "test-county-b",

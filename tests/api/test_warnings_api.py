@@ -72,7 +72,7 @@ async def world(make_api: ApiFactory, store: AlarmStore, registry: Registry,
     planner = PushPlanner(POLICY, lambda: registry, REGIONS, PushChannels())
     clock.now = T0 + 5 * MINUTE
     engine = WarningEngine(wstore, POLICY, planner, clock)
-    api: Api = await make_api(warnings=engine)
+    api: Api = await make_api(warnings=engine, regions=REGIONS)
     for name, (role, scope) in EXTRA_ROLES.items():
         api.tokens[name], _ = await api.ctx.tokens.create(role, scope, f"test-{name}", T0)
     ids = {}

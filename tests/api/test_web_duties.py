@@ -67,7 +67,7 @@ async def serving(store: AlarmStore, *, warnings: bool = False) -> AsyncIterator
         registry=lambda: registry, alarms=alarms, alarm_store=store, tokens=tokens,
         gateways=GatewayTracker(), health=lambda: {"status": "ok"}, clock=now_ms,
         simulated_enterprises=lambda: frozenset({ENT2}), sse_heartbeat_s=1.0, duties=duties,
-        warnings=engine)
+        warnings=engine, regions=REGIONS if engine is not None else None)
     issued = {}
     for role, scope in (("enterprise", ENT), ("province", "32"), ("county", "320921")):
         issued[role], _ = await tokens.create(role, scope, f"web-{role}", now_ms())

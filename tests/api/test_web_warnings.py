@@ -68,7 +68,7 @@ async def site(store: AlarmStore) -> AsyncIterator[Site]:
         registry=lambda: registry, alarms=alarms, alarm_store=store, tokens=tokens,
         gateways=GatewayTracker(), health=lambda: {"status": "ok"}, clock=now_ms,
         simulated_enterprises=lambda: frozenset({ENT2}), sse_heartbeat_s=1.0,
-        warnings=engine)
+        warnings=engine, regions=REGIONS)
     issued = {}
     for name, role, scope in (("province", "province", "32"), ("enterprise", "enterprise", ENT)):
         issued[name], _ = await tokens.create(role, scope, f"web-{name}", now_ms())

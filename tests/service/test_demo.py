@@ -49,9 +49,13 @@ async def test_demo_raises_alarms_within_a_minute(tmp_path: Path) -> None:
             # the detail needs the metrics right; without a token only up/degraded
             health = (await http.get("/health",
                                      headers={"Authorization": f"Bearer {token}"})).json()
+            # the service hands the regions file's names to the API (the page's header)
+            regions = (await http.get("/api/v1/regions",
+                                      headers={"Authorization": f"Bearer {token}"})).json()
         assert page.status_code == 200
         assert "危险" in page.text
         assert health["counters"]["stored"] > 0
+        assert {"江苏省", "盐城市"} <= {r["name"] for r in regions}
     finally:
         stop.set()
         await asyncio.wait_for(demo, 30)
