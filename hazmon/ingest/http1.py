@@ -39,10 +39,10 @@ class PostClient:
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
-        self._https = url.scheme == "https"
+        https = url.scheme == "https"
         self._host = url.hostname
-        self._port = url.port or (443 if self._https else 80)
-        self._tls = tls if self._https else None
+        self._port = url.port or (443 if https else 80)
+        self._tls = tls if https else None
         self.timeout_s = timeout_s
         host = f"[{self._host}]" if ":" in self._host else self._host
         if url.port is not None:
@@ -86,10 +86,11 @@ class PostClient:
         except TimeoutError:
             self._drop()
             raise HttpError(f"no response within {self.timeout_s:g} s") from None
-        except (OSError, ssl.SSLError, asyncio.IncompleteReadError, HttpError) as exc:
+        except HttpError:  # not a response we can read: the connection is no use either
             self._drop()
-            if isinstance(exc, HttpError):
-                raise
+            raise
+        except (OSError, asyncio.IncompleteReadError) as exc:  # ssl.SSLError is an OSError
+            self._drop()
             raise HttpError(f"{type(exc).__name__}: {exc}") from exc
         except BaseException:  # cancelled mid-request: the connection's state is unknown
             self._drop()

@@ -41,27 +41,24 @@ class InfluxTlsError(ValueError):
     """The TLS settings cannot be used (a missing or unreadable CA file)."""
 
 
-def tls_verify(settings: InfluxSettings) -> ssl.SSLContext | bool:
-    """What httpx verifies an HTTPS server with."""
+def tls_context(settings: InfluxSettings) -> ssl.SSLContext | None:
+    """What an HTTPS server is verified with (None: plain HTTP), the same for the writes'
+    client and httpx's."""
     if not settings.https:
-        return True
+        return None
     if not settings.verify:
         log.warning("influx.verify is false: InfluxDB's certificate is not checked, anyone "
                     "on the path can read and change the data; set influx.ca_file instead")
-        return False
-    try:
-        ctx = ssl.create_default_context(
-            cafile=str(settings.ca_file) if settings.ca_file is not None else None)
-    except (OSError, ssl.SSLError) as exc:
-        raise InfluxTlsError(f"influx.ca_file {settings.ca_file}: {exc}") from None
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    else:
+        try:
+            ctx = ssl.create_default_context(
+                cafile=str(settings.ca_file) if settings.ca_file is not None else None)
+        except (OSError, ssl.SSLError) as exc:
+            raise InfluxTlsError(f"influx.ca_file {settings.ca_file}: {exc}") from None
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    return ctx
-
-
-def _unverified() -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
     return ctx
 
 
@@ -89,18 +86,15 @@ class InfluxClient:
             params["u"] = settings.username
             params["p"] = settings.password.get_secret_value() if settings.password else ""
         self._auth_params = {k: v for k, v in params.items() if k in ("u", "p")}
-        verify = tls_verify(settings)
+        tls = tls_context(settings)
         self._http = httpx.AsyncClient(
             base_url=settings.url.rstrip("/"), headers=headers,
             timeout=httpx.Timeout(settings.timeout_s),
-            limits=httpx.Limits(max_connections=4), verify=verify,
+            limits=httpx.Limits(max_connections=4), verify=tls if tls is not None else True,
         )
         # The writes, a few a second of up to `batch_size` lines, on a client of their own.
-        write_tls: ssl.SSLContext | None = None
-        if settings.https:
-            write_tls = verify if isinstance(verify, ssl.SSLContext) else _unverified()
         self._writes = PostClient(settings.url, f"/write?{urlencode(params)}", headers,
-                                  tls=write_tls, timeout_s=settings.timeout_s)
+                                  tls=tls, timeout_s=settings.timeout_s)
         self._db_checked = False
 
     async def aclose(self) -> None:
